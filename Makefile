@@ -1,0 +1,46 @@
+# Every CI step is one of these targets, so a laptop runs exactly what GitHub runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+# pip on some machines warns about missing local indexes; keep the log readable.
+PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
+
+.PHONY: help install run data repro summary test lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -c constraints.txt -e '.[pipeline,dev]' $(PIP_QUIET)
+	touch $@
+
+install: $(VENV)/.installed ## Create the venv and install mlgate with pinned dependencies
+
+data: install ## Get data/: dvc pull, or regenerate the sample and verify it against data.dvc
+	mlgate data pull
+
+repro: data ## Run the DVC pipeline (unchanged stages are skipped)
+	dvc repro
+
+summary: install ## Print the metrics and where the outputs are
+	mlgate summary
+
+run: repro summary ## Set up, get data, run the gated pipeline, print the summary
+
+test: install ## Run the whole test suite
+	pytest
+
+lint: install ## ruff check and format check
+	ruff check src tests
+	ruff format --check src tests
+
+format: install ## Apply ruff fixes and formatting
+	ruff check --fix src tests
+	ruff format src tests
+
+clean: ## Remove pipeline outputs (not data/, not the venv)
+	rm -rf outputs metrics plots reports

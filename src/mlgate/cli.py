@@ -1,0 +1,88 @@
+"""The `mlgate` command: every CI step and Make target is one of these."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlgate.config import params as load
+from mlgate.errors import MlgateError
+
+app = typer.Typer(help="mlgate: gated ML pipeline, report, serving and promotion.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Get, generate and verify the dataset.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+ParamsOpt = Annotated[str, typer.Option("--params", help="Path of params.yaml.")]
+
+
+@data_app.command("generate")
+def data_generate(
+    rows: Annotated[int | None, typer.Option(help="Rows to generate (default: data.rows).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: data.seed).")] = None,
+    shift: Annotated[float, typer.Option(help="Drift strength: 0 = the tracked sample, 1 = strong drift.")] = 0.0,
+    out: Annotated[Path | None, typer.Option(help="Output CSV (default: data.path).")] = None,
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Write the synthetic card-transactions sample (same rows and seed give the same bytes)."""
+    from mlgate.data.generate import generate, write_csv
+
+    p = load(params_file).data
+    if rows is not None and rows <= 0:
+        raise MlgateError(f"--rows must be positive, got {rows}")
+    if shift < 0:
+        raise MlgateError(f"--shift must be >= 0, got {shift}")
+    path = write_csv(generate(rows or p.rows, p.seed if seed is None else seed, shift), out or p.path)
+    typer.echo(f"wrote {path}")
+
+
+@data_app.command("pull")
+def data_pull(params_file: ParamsOpt = "params.yaml") -> None:
+    """Get data/: dvc pull when the remote has it, else regenerate the sample and verify it against data.dvc."""
+    from mlgate.data.fetch import fetch
+
+    typer.echo(fetch(load(params_file)))
+
+
+@app.command()
+def prepare(params_file: ParamsOpt = "params.yaml") -> None:
+    """Stage prepare: clean the raw data, split train/test into prepare.output_dir."""
+    from mlgate.pipeline import prepare as stage
+
+    stage.run(load(params_file))
+
+
+@app.command()
+def train(params_file: ParamsOpt = "params.yaml") -> None:
+    """Stage train: fit the Pipeline, save it (MLflow format) and log the run to MLflow."""
+    from mlgate.pipeline import train as stage
+
+    stage.run(load(params_file))
+
+
+@app.command()
+def evaluate(params_file: ParamsOpt = "params.yaml") -> None:
+    """Stage evaluate: metrics file, ROC/PR/confusion plots, metrics logged to the MLflow run."""
+    from mlgate.pipeline import evaluate as stage
+
+    stage.run(load(params_file))
+
+
+@app.command()
+def summary(params_file: ParamsOpt = "params.yaml") -> None:
+    """Print the run's metrics and where its outputs are."""
+    from mlgate.pipeline.summary import summarize
+
+    typer.echo(summarize(load(params_file)))
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        app()
+    except MlgateError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)

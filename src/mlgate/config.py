@@ -1,0 +1,141 @@
+"""params.yaml, loaded once into typed, validated objects.
+
+Every stage reads its knobs from here, so a typo or a bad value fails early with
+the key named instead of deep inside a training run.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mlgate.errors import MlgateError
+
+PARAMS_FILE = Path("params.yaml")
+
+Estimator = Literal["hist_gradient_boosting", "random_forest", "logistic_regression"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    path: Path = Path("data/transactions.csv")
+    target: str = "is_fraud"
+    id_column: str = "transaction_id"
+    rows: int = Field(50_000, gt=0)
+    seed: int = Field(42, ge=0)
+
+
+class PrepareConfig(_Strict):
+    test_size: float = Field(0.2, gt=0, lt=1)
+    seed: int = Field(42, ge=0)
+    output_dir: Path = Path("outputs/prepared")
+
+
+class TrainConfig(_Strict):
+    estimator: Estimator = "hist_gradient_boosting"
+    seed: int = Field(42, ge=0)
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
+    model_dir: Path = Path("outputs/model")
+
+
+class EvaluateConfig(_Strict):
+    threshold: float = Field(0.5, gt=0, lt=1)
+    metrics_file: Path = Path("metrics/metrics.json")
+    plots_dir: Path = Path("plots")
+
+
+class MlflowConfig(_Strict):
+    tracking_uri: str = "sqlite:///mlflow.db"
+    experiment: str = "mlgate-fraud"
+    model_name: str = "mlgate-fraud"
+
+
+class CheckConfig(BaseModel):
+    """One gate check: its conditions (free keys, read by the check) and whether it blocks."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    blocking: bool = True
+
+    def condition(self, key: str) -> float:
+        value = (self.model_extra or {}).get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise MlgateError(f"params.yaml: check condition '{key}' must be a number, got {value!r}")
+        return float(value)
+
+
+class DataGateConfig(_Strict):
+    sample_rows: int = Field(10_000, gt=0)
+    checks: dict[str, CheckConfig] = Field(default_factory=dict)
+
+
+class ModelGateConfig(_Strict):
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    baseline_margin: float = Field(0.1, ge=0)
+    max_overfit_gap: float = Field(0.15, ge=0)
+    regression_tolerance: float = Field(0.02, ge=0)
+    regression_metrics: list[str] = Field(default_factory=lambda: ["pr_auc", "roc_auc"])
+    checks: dict[str, CheckConfig] = Field(default_factory=dict)
+
+
+class GatesConfig(_Strict):
+    data: DataGateConfig = DataGateConfig()
+    model: ModelGateConfig = ModelGateConfig()
+
+
+class Params(_Strict):
+    data: DataConfig = DataConfig()
+    prepare: PrepareConfig = PrepareConfig()
+    train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+    gates: GatesConfig = GatesConfig()
+
+    @field_validator("gates")
+    @classmethod
+    def _known_metrics(cls, gates: GatesConfig) -> GatesConfig:
+        from mlgate.pipeline.metrics import METRIC_NAMES
+
+        named = set(gates.model.thresholds) | set(gates.model.regression_metrics)
+        unknown = sorted(named - set(METRIC_NAMES))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; expected some of {list(METRIC_NAMES)}")
+        return gates
+
+
+def _describe(error: ValidationError, source: Path) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    got = first.get("input")
+    return f"{source}: {key}: {first['msg']} (got {got!r})"
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml; raise MlgateError with the bad key on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise MlgateError(f"{path}: file not found (expected the pipeline's params.yaml)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise MlgateError(f"{path}: not valid YAML ({exc.__class__.__name__})") from exc
+    if not isinstance(raw, dict):
+        raise MlgateError(f"{path}: expected a mapping at the top level")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise MlgateError(_describe(exc, path)) from exc
+
+
+@lru_cache(maxsize=4)
+def params(path: str = str(PARAMS_FILE)) -> Params:
+    """The params of this run, loaded once per process."""
+    return load_params(path)

@@ -1,0 +1,62 @@
+"""The feature schema learned from the training data: what the server accepts.
+
+Stored beside the model (feature_schema.json) so the serving image validates requests
+against exactly the data the model was trained on, without importing training code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel
+
+from mlgate.features import FeatureSpec
+
+SCHEMA_FILE = "feature_schema.json"
+
+
+class Feature(BaseModel):
+    name: str
+    kind: Literal["integer", "number", "category"]
+    nullable: bool
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: list[str] | None = None
+
+
+class FeatureSchema(BaseModel):
+    features: list[Feature]
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, spec: FeatureSpec) -> FeatureSchema:
+        """Ranges are the observed ones widened by the observed span, so ordinary new values pass."""
+        features = []
+        for name in spec.numeric:
+            col = frame[name]
+            lo, hi = float(col.min()), float(col.max())
+            pad = hi - lo
+            floor = 0.0 if lo >= 0 else lo - pad  # non-negative features stay non-negative
+            is_int = pd.api.types.is_integer_dtype(col)
+            features.append(
+                Feature(name=name, kind="integer" if is_int else "number", nullable=bool(col.isna().any()),
+                        minimum=floor, maximum=hi + pad)
+            )
+        for name in spec.categorical:
+            col = frame[name]
+            cats = sorted(str(v) for v in col.dropna().unique())
+            features.append(Feature(name=name, kind="category", nullable=bool(col.isna().any()), categories=cats))
+        return cls(features=features)
+
+    def save(self, model_dir: Path) -> None:
+        (model_dir / SCHEMA_FILE).write_text(self.model_dump_json(indent=2))
+
+    @classmethod
+    def load(cls, model_dir: Path) -> FeatureSchema:
+        return cls.model_validate(json.loads((model_dir / SCHEMA_FILE).read_text()))
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]

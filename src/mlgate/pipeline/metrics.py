@@ -1,0 +1,43 @@
+"""Classification metrics and curves at the operating threshold, shared by evaluate and the gates."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+METRIC_NAMES = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
+LOWER_IS_BETTER = frozenset({"brier"})
+
+
+def score_metrics(y_true: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, float]:
+    """The headline metrics; ranking metrics need both classes, so a single-class y is an error."""
+    if len(np.unique(y_true)) < 2:
+        raise ValueError("metrics need both classes in y_true")
+    decision = score >= threshold
+    return {
+        "pr_auc": float(skm.average_precision_score(y_true, score)),
+        "roc_auc": float(skm.roc_auc_score(y_true, score)),
+        "f1": float(skm.f1_score(y_true, decision, zero_division=0)),
+        "precision": float(skm.precision_score(y_true, decision, zero_division=0)),
+        "recall": float(skm.recall_score(y_true, decision, zero_division=0)),
+        "brier": float(skm.brier_score_loss(y_true, score)),
+    }
+
+
+def _thin(points: list[dict], most: int = 200) -> list[dict]:
+    """Keep at most `most` points (first and last included) so plot files stay small."""
+    if len(points) <= most:
+        return points
+    keep = np.unique(np.linspace(0, len(points) - 1, most).round().astype(int))
+    return [points[i] for i in keep]
+
+
+def roc_points(y_true: np.ndarray, score: np.ndarray) -> list[dict]:
+    fpr, tpr, _ = skm.roc_curve(y_true, score)
+    return _thin([{"fpr": round(float(f), 4), "tpr": round(float(t), 4)} for f, t in zip(fpr, tpr)])
+
+
+def pr_points(y_true: np.ndarray, score: np.ndarray) -> list[dict]:
+    precision, recall, _ = skm.precision_recall_curve(y_true, score)
+    points = [{"recall": round(float(r), 4), "precision": round(float(p), 4)} for p, r in zip(precision, recall)]
+    return _thin(points[::-1])

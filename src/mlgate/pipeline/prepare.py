@@ -1,0 +1,40 @@
+"""Stage `prepare`: clean the raw data and split it into train and test (outside data/)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from mlgate.config import Params
+from mlgate.data.io import read_raw
+from mlgate.errors import MlgateError
+
+
+def clean(frame: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Drop rows without a label and exact duplicate transactions; the data gate reports both."""
+    target = params.data.target
+    frame = frame.dropna(subset=[target]).drop_duplicates()
+    labels = set(frame[target].unique())
+    if not labels <= {0, 1}:
+        raise MlgateError(f"{params.data.path}: column '{target}' must hold 0/1, found {sorted(map(str, labels))[:5]}")
+    frame[target] = frame[target].astype(int)
+    return frame.reset_index(drop=True)
+
+
+def split(frame: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified split, so the rare fraud class has the same share in train and test."""
+    target = frame[params.data.target]
+    stratify = target if target.value_counts().min() >= 2 else None
+    train, test = train_test_split(
+        frame, test_size=params.prepare.test_size, random_state=params.prepare.seed, stratify=stratify
+    )
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def run(params: Params) -> None:
+    train, test = split(clean(read_raw(params.data), params), params)
+    out = params.prepare.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    train.to_parquet(out / "train.parquet", index=False)
+    test.to_parquet(out / "test.parquet", index=False)
+    print(f"prepare: {len(train)} train / {len(test)} test rows -> {out}")

@@ -1,0 +1,50 @@
+"""Stage `train`: fit the Pipeline, save it in MLflow format and track the run."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from mlflow.models import infer_signature
+
+from mlgate import tracking
+from mlgate.config import Params
+from mlgate.data.schema import FeatureSchema
+from mlgate.features import feature_spec
+from mlgate.model_io import RUN_FILE, trusted_types
+from mlgate.pipeline.model import build_pipeline
+
+
+def run(params: Params) -> None:
+    import mlflow.sklearn
+
+    train = pd.read_parquet(params.prepare.output_dir / "train.parquet")
+    spec = feature_spec(train, params.data)
+    X, y = train[spec.columns], train[params.data.target]
+    model = build_pipeline(params.train, spec).fit(X, y)
+
+    example = X.head(5)
+    # Integers are declared as doubles so a missing value at inference is not a schema error.
+    as_float = example.astype({c: "float64" for c in spec.numeric})
+    kwargs = {
+        "signature": infer_signature(as_float, model.predict_proba(example)[:, 1]),
+        "input_example": as_float,
+        "serialization_format": "skops",
+        "skops_trusted_types": trusted_types(model),
+        "pyfunc_predict_fn": "predict_proba",
+    }
+    model_dir = params.train.model_dir
+    if model_dir.exists():  # DVC removes outputs before a stage runs; by hand we replace it whole
+        import shutil
+
+        shutil.rmtree(model_dir)
+    mlflow.sklearn.save_model(model, model_dir, **kwargs)
+    FeatureSchema.from_frame(X, spec).save(model_dir)
+
+    mlflow = tracking.configure(params.mlflow)
+    with mlflow.start_run(run_name="train") as active:
+        mlflow.log_params({"estimator": params.train.estimator, **params.train.hyperparams,
+                           "test_size": params.prepare.test_size, "rows_train": len(train)})
+        mlflow.sklearn.log_model(model, name="model", **kwargs)
+        (model_dir / RUN_FILE).write_text(json.dumps({"run_id": active.info.run_id}))
+    print(f"train: {params.train.estimator} on {len(train)} rows -> {model_dir} (mlflow run {active.info.run_id})")
