@@ -11,8 +11,11 @@ import typer
 from mlgate.config import params as load
 from mlgate.errors import MlgateError
 
-app = typer.Typer(help="mlgate: gated ML pipeline, report, serving and promotion.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="mlgate: gated ML pipeline, report, serving and promotion.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 data_app = typer.Typer(help="Get, generate and verify the dataset.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 

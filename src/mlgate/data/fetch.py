@@ -6,6 +6,7 @@ user's own change and the gates judge it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -20,12 +21,13 @@ def _dvc(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["dvc", *args], capture_output=True, text=True, check=False)
 
 
-def tracked_matches() -> bool:
-    """True when the working copy of data/ has the hash recorded in data.dvc."""
-    result = _dvc("status", "--json", str(DVC_FILE))
+def tracked_matches(data_dir: str) -> bool:
+    """True when the working copy of data/ has the hash recorded in data.dvc (cached or not)."""
+    result = _dvc("data", "status", "--json")
     if result.returncode != 0:
-        raise MlgateError(f"{DVC_FILE}: dvc status failed: {result.stderr.strip().splitlines()[-1:]}")
-    return result.stdout.strip() in ("{}", "")
+        raise MlgateError(f"{DVC_FILE}: `dvc data status` failed: {result.stderr.strip()[-200:]}")
+    changed = json.loads(result.stdout or "{}").get("uncommitted", {})
+    return not any(f"{data_dir}/" in changed.get(kind, []) for kind in ("modified", "added", "deleted", "unknown"))
 
 
 def fetch(params: Params) -> str:
@@ -34,14 +36,14 @@ def fetch(params: Params) -> str:
     if not DVC_FILE.is_file():
         raise MlgateError(f"{DVC_FILE}: not found (expected the DVC pointer that tracks data/)")
     if path.exists():
-        if tracked_matches():
+        if tracked_matches(str(path.parent)):
             return f"{path}: matches {DVC_FILE}"
         return f"{path}: differs from {DVC_FILE}; using the working copy (run `dvc add data` to track it)"
     pulled = _dvc("pull", str(DVC_FILE))
     if pulled.returncode == 0 and path.exists():
         return f"{path}: pulled from the DVC remote"
     write_csv(generate(params.data.rows, params.data.seed), path)
-    if not tracked_matches():
+    if not tracked_matches(str(path.parent)):
         path.unlink()
         raise MlgateError(
             f"{path}: regenerated sample (rows={params.data.rows}, seed={params.data.seed}) does not match "

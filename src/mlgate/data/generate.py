@@ -24,8 +24,14 @@ MERCHANTS = {  # category: (frequency, log-odds of fraud)
     "jewelry": (0.07, 1.0),
 }
 COUNTRIES = {
-    "US": (0.42, 0.0), "GB": (0.14, 0.0), "DE": (0.12, 0.0), "FR": (0.10, 0.1),
-    "ES": (0.07, 0.1), "IN": (0.06, 0.3), "BR": (0.04, 0.6), "NG": (0.03, 0.9),
+    "US": (0.42, 0.0),
+    "GB": (0.14, 0.0),
+    "DE": (0.12, 0.0),
+    "FR": (0.10, 0.1),
+    "ES": (0.07, 0.1),
+    "IN": (0.06, 0.3),
+    "BR": (0.04, 0.6),
+    "NG": (0.03, 0.9),
     "CN": (0.02, 0.5),
 }
 CHANNELS = {"pos": (0.45, 0.0), "contactless": (0.25, -0.3), "online": (0.24, 0.7), "atm": (0.06, 0.3)}
@@ -69,16 +75,24 @@ def generate(rows: int = 50_000, seed: int = 42, shift: float = 0.0) -> pd.DataF
     channel, ch_eff = _categorical(rng, CHANNELS, n, {"online": 1 + 2 * shift} if shift else None)
     card_type, t_eff = _categorical(rng, CARD_TYPES, n)
 
-    logit = INTERCEPT + SIGNAL * (
-        1.0 * np.clip(np.log(amount / avg_amount), -3, 4)
-        + 1.0 * night
-        + 0.45 * np.log1p(distance_home)
-        + 0.25 * np.log1p(distance_last)
-        - 0.35 * np.log1p(card_age / 30)
-        + 0.25 * tx_24h
-        - 0.7 * chip
-        + m_eff + c_eff + ch_eff + t_eff
-    ) + rng.normal(0.0, 1.0, n)
+    logit = (
+        INTERCEPT
+        + SIGNAL
+        * (
+            1.0 * np.clip(np.log(amount / avg_amount), -3, 4)
+            + 1.0 * night
+            + 0.45 * np.log1p(distance_home)
+            + 0.25 * np.log1p(distance_last)
+            - 0.35 * np.log1p(card_age / 30)
+            + 0.25 * tx_24h
+            - 0.7 * chip
+            + m_eff
+            + c_eff
+            + ch_eff
+            + t_eff
+        )
+        + rng.normal(0.0, 1.0, n)
+    )
     is_fraud = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
 
     # Missing values, as real feeds have them: not every terminal reports everything.

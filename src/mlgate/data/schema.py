@@ -41,8 +41,13 @@ class FeatureSchema(BaseModel):
             floor = 0.0 if lo >= 0 else lo - pad  # non-negative features stay non-negative
             is_int = pd.api.types.is_integer_dtype(col)
             features.append(
-                Feature(name=name, kind="integer" if is_int else "number", nullable=bool(col.isna().any()),
-                        minimum=floor, maximum=hi + pad)
+                Feature(
+                    name=name,
+                    kind="integer" if is_int else "number",
+                    nullable=bool(col.isna().any()),
+                    minimum=floor,
+                    maximum=hi + pad,
+                )
             )
         for name in spec.categorical:
             col = frame[name]

@@ -34,10 +34,12 @@ def _thin(points: list[dict], most: int = 200) -> list[dict]:
 
 def roc_points(y_true: np.ndarray, score: np.ndarray) -> list[dict]:
     fpr, tpr, _ = skm.roc_curve(y_true, score)
-    return _thin([{"fpr": round(float(f), 4), "tpr": round(float(t), 4)} for f, t in zip(fpr, tpr)])
+    return _thin([{"fpr": round(float(f), 4), "tpr": round(float(t), 4)} for f, t in zip(fpr, tpr, strict=True)])
 
 
 def pr_points(y_true: np.ndarray, score: np.ndarray) -> list[dict]:
     precision, recall, _ = skm.precision_recall_curve(y_true, score)
-    points = [{"recall": round(float(r), 4), "precision": round(float(p), 4)} for p, r in zip(precision, recall)]
+    points = [
+        {"recall": round(float(r), 4), "precision": round(float(p), 4)} for p, r in zip(precision, recall, strict=True)
+    ]
     return _thin(points[::-1])

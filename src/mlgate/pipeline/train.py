@@ -43,8 +43,14 @@ def run(params: Params) -> None:
 
     mlflow = tracking.configure(params.mlflow)
     with mlflow.start_run(run_name="train") as active:
-        mlflow.log_params({"estimator": params.train.estimator, **params.train.hyperparams,
-                           "test_size": params.prepare.test_size, "rows_train": len(train)})
+        mlflow.log_params(
+            {
+                "estimator": params.train.estimator,
+                **params.train.hyperparams,
+                "test_size": params.prepare.test_size,
+                "rows_train": len(train),
+            }
+        )
         mlflow.sklearn.log_model(model, name="model", **kwargs)
         (model_dir / RUN_FILE).write_text(json.dumps({"run_id": active.info.run_id}))
     print(f"train: {params.train.estimator} on {len(train)} rows -> {model_dir} (mlflow run {active.info.run_id})")

@@ -1,0 +1,90 @@
+"""prepare -> train -> evaluate on a small sample, each stage checked on its outputs."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from mlgate.config import load_params
+from mlgate.data.schema import FeatureSchema
+from mlgate.errors import MlgateError
+from mlgate.model_io import load_model, read_run
+from mlgate.pipeline import evaluate, prepare, train
+from tests.conftest import edit_params
+
+
+def test_prepare_splits_stratified_outside_data(params, sample):
+    prepare.run(params)
+    out = params.prepare.output_dir
+    train_df, test_df = pd.read_parquet(out / "train.parquet"), pd.read_parquet(out / "test.parquet")
+    assert len(train_df) + len(test_df) == len(sample.drop_duplicates())
+    assert abs(len(test_df) / (len(train_df) + len(test_df)) - params.prepare.test_size) < 0.01
+    assert abs(train_df["is_fraud"].mean() - test_df["is_fraud"].mean()) < 0.01
+    assert not out.is_relative_to("data")
+    assert set(train_df["transaction_id"]).isdisjoint(test_df["transaction_id"])
+
+
+def test_prepare_drops_duplicates_and_rejects_bad_labels(params, sample, workdir):
+    doubled = pd.concat([sample, sample.head(100)])
+    doubled.to_csv(params.data.path, index=False)
+    cleaned = prepare.clean(pd.read_csv(params.data.path), params)
+    assert len(cleaned) == len(sample)
+    sample.assign(is_fraud=sample["is_fraud"] * 3).to_csv(params.data.path, index=False)
+    with pytest.raises(MlgateError, match="'is_fraud' must hold 0/1"):
+        prepare.run(params)
+
+
+def test_train_and_evaluate(params):
+    prepare.run(params)
+    train.run(params)
+    model_dir = params.train.model_dir
+    assert (model_dir / "MLmodel").is_file() and read_run(model_dir)["run_id"]
+    schema = FeatureSchema.load(model_dir)
+    assert "amount" in schema.names and "is_fraud" not in schema.names
+    model = load_model(model_dir)  # skops with the audited trusted types, no blanket trust
+    assert type(model).__name__ == "Pipeline"
+
+    metrics = evaluate.run(params)
+    on_disk = json.loads(params.evaluate.metrics_file.read_text())
+    assert on_disk == metrics
+    assert 0.0 < metrics["pr_auc"] < 0.95 and metrics["roc_auc"] > 0.8
+    assert metrics["pr_auc"] > 3 * metrics["prevalence"]  # a real signal, far above chance
+    for name in ("roc.json", "pr.json", "confusion.csv"):
+        assert (params.evaluate.plots_dir / name).stat().st_size > 0
+    roc = json.loads((params.evaluate.plots_dir / "roc.json").read_text())
+    assert roc[0] == {"fpr": 0.0, "tpr": 0.0} and roc[-1] == {"fpr": 1.0, "tpr": 1.0}
+
+
+def test_mlflow_run_has_params_metrics_and_model(params):
+    import mlflow
+
+    prepare.run(params)
+    train.run(params)
+    evaluate.run(params)
+    run = mlflow.get_run(read_run(params.train.model_dir)["run_id"])
+    assert run.data.params["estimator"] == "hist_gradient_boosting"
+    assert run.data.metrics["pr_auc"] == pytest.approx(json.loads(params.evaluate.metrics_file.read_text())["pr_auc"])
+    logged = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    assert hasattr(logged, "predict_proba")
+
+
+def test_other_estimators_and_bad_hyperparams(workdir):
+    edit_params(workdir / "params.yaml", "train.estimator", "logistic_regression")
+    edit_params(workdir / "params.yaml", "train.hyperparams", {"C": 0.5, "max_iter": 500})
+    p = load_params(workdir / "params.yaml")
+    prepare.run(p)
+    train.run(p)
+    assert type(load_model(p.train.model_dir).named_steps["model"]).__name__ == "LogisticRegression"
+    edit_params(workdir / "params.yaml", "train.hyperparams", {"n_layers": 3})
+    with pytest.raises(MlgateError, match=r"train\.hyperparams: \['n_layers'\] not accepted by LogisticRegression"):
+        train.run(load_params(workdir / "params.yaml"))
+
+
+def test_corrupt_model_dir_is_a_clear_error(params, tmp_path):
+    with pytest.raises(MlgateError, match="no MLmodel file"):
+        load_model(tmp_path)
+    prepare.run(params)
+    train.run(params)
+    (params.train.model_dir / "model.skops").write_bytes(b"not a zip")
+    with pytest.raises(MlgateError, match="model cannot be loaded"):
+        load_model(params.train.model_dir)

@@ -1,0 +1,86 @@
+"""The whole pipeline with `dvc repro` in a temporary copy of the repo, as `make run` drives it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_repo, edit_params, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def _dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return subprocess.run([f"{bindir}/dvc", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A copy of the repo where data was fetched and the pipeline reproduced once."""
+    dest = copy_repo(tmp_path_factory.mktemp("repo"))
+    pulled = run_cli("data", "pull", cwd=dest)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "matches data.dvc" in pulled.stdout
+    result = _dvc("repro", cwd=dest)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dest
+
+
+def test_outputs_exist_and_status_clean(repo: Path):
+    metrics = json.loads((repo / "metrics/metrics.json").read_text())
+    assert 0.3 < metrics["pr_auc"] < 0.9
+    assert (repo / "outputs/model/MLmodel").is_file()
+    assert (repo / "mlflow.db").is_file()
+    status = _dvc("status", "--json", cwd=repo)
+    assert json.loads(status.stdout or "{}") == {}, status.stdout
+
+
+def test_data_md5_matches_data_dvc(repo: Path):
+    """data.dvc pins the directory; its manifest in the DVC cache lists the file's own md5."""
+    import yaml
+
+    out = yaml.safe_load((repo / "data.dvc").read_text())["outs"][0]
+    dir_md5 = out["md5"].removesuffix(".dir")
+    manifest = json.loads((repo / ".dvc/cache/files/md5" / dir_md5[:2] / dir_md5[2:]).with_suffix(".dir").read_text())
+    actual = hashlib.md5((repo / "data/transactions.csv").read_bytes()).hexdigest()
+    assert manifest == [{"md5": actual, "relpath": "transactions.csv"}]
+
+
+def test_second_run_skips_every_stage(repo: Path):
+    result = _dvc("repro", cwd=repo)
+    assert result.returncode == 0
+    assert "Running stage" not in result.stdout, result.stdout
+
+
+def test_metrics_diff_and_plots_work(repo: Path):
+    diff = _dvc("metrics", "diff", "HEAD", "--json", cwd=repo)
+    assert diff.returncode == 0, diff.stderr
+    plots = _dvc("plots", "show", "--json", cwd=repo)
+    assert plots.returncode == 0 and "Precision-Recall" in plots.stdout
+
+
+def test_pull_refuses_a_sample_that_does_not_match(repo: Path, tmp_path: Path):
+    clone = copy_repo(tmp_path)
+    edit_params(clone / "params.yaml", "data.seed", 1234)
+    result = run_cli("data", "pull", cwd=clone)
+    assert result.returncode == 2
+    assert "does not match data.dvc" in result.stderr and "seed=1234" in result.stderr
+    assert not (clone / "data/transactions.csv").exists()
+
+
+def test_pull_never_overwrites_an_existing_file(repo: Path, tmp_path: Path):
+    clone = copy_repo(tmp_path)
+    (clone / "data").mkdir()
+    (clone / "data/transactions.csv").write_text("mine\n")
+    result = run_cli("data", "pull", cwd=clone)
+    assert result.returncode == 0 and "differs from data.dvc" in result.stdout
+    assert (clone / "data/transactions.csv").read_text() == "mine\n"
