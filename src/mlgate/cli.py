@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Get, generate and verify the dataset.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+gate_app = typer.Typer(help="Quality gates: exit 1 when a blocking check fails.", no_args_is_help=True)
+app.add_typer(gate_app, name="gate")
 
 ParamsOpt = Annotated[str, typer.Option("--params", help="Path of params.yaml.")]
 
@@ -72,6 +74,66 @@ def evaluate(params_file: ParamsOpt = "params.yaml") -> None:
     from mlgate.pipeline import evaluate as stage
 
     stage.run(load(params_file))
+
+
+def _finish_gate(report, results, reports_dir: Path) -> None:
+    from mlgate.gates.data import write_outputs
+
+    write_outputs(report, results, reports_dir)
+    typer.echo(report.table())
+    typer.echo(f"reports: {reports_dir}/{report.gate}_gate.json, {reports_dir}/{report.gate}_gate.html")
+    report.enforce()
+
+
+ReportsOpt = Annotated[Path, typer.Option(help="Where the JSON and HTML reports go.")]
+
+
+@gate_app.command("data")
+def gate_data(
+    reference_rev: Annotated[
+        str | None,
+        typer.Option(
+            help="Git ref whose data.dvc is the drift reference (default: gates.data.reference_rev).",
+            envvar="MLGATE_REFERENCE_REV",
+        ),
+    ] = None,
+    reports: ReportsOpt = Path("reports"),
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Data gate: contract, integrity, train/test split and drift vs the reference data."""
+    from mlgate.gates.data import run_data_gate
+
+    p = load(params_file)
+    _finish_gate(*run_data_gate(p, reference_rev=reference_rev or p.gates.data.reference_rev), reports)
+
+
+@gate_app.command("model")
+def gate_model(
+    base_rev: Annotated[
+        str, typer.Option(help="Git ref whose committed metrics file is the baseline.", envvar="MLGATE_BASE_REV")
+    ] = "HEAD",
+    base_metrics: Annotated[
+        Path | None, typer.Option(help="A metrics JSON to compare with instead of --base-rev.")
+    ] = None,
+    production: Annotated[bool, typer.Option(help="Also compare with the registry's @production model.")] = True,
+    reports: ReportsOpt = Path("reports"),
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Model gate: metric floors, trivial baseline, overfit, calibration, drift, non-regression."""
+    import json
+
+    from mlgate.gates.model import base_metrics_at, run_model_gate
+    from mlgate.registry import model_at_alias
+
+    p = load(params_file)
+    if base_metrics is not None:
+        if not base_metrics.is_file():
+            raise MlgateError(f"{base_metrics}: base metrics file not found")
+        base, label = json.loads(base_metrics.read_text()), str(base_metrics)
+    else:
+        base, label = base_metrics_at(base_rev, str(p.evaluate.metrics_file)), base_rev
+    live = model_at_alias(p, "production") if production else None
+    _finish_gate(*run_model_gate(p, base=base, base_label=label, production=live), reports)
 
 
 @app.command()

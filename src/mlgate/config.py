@@ -21,7 +21,7 @@ Estimator = Literal["hist_gradient_boosting", "random_forest", "logistic_regress
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class DataConfig(_Strict):
@@ -30,6 +30,20 @@ class DataConfig(_Strict):
     id_column: str = "transaction_id"
     rows: int = Field(50_000, gt=0)
     seed: int = Field(42, ge=0)
+
+
+class ColumnRule(_Strict):
+    type: Literal["int", "float", "string"]
+    nullable: bool = False
+    unique: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: list[str | int | float] | None = None
+
+
+class SchemaConfig(_Strict):
+    strict: bool = True
+    columns: dict[str, ColumnRule] = Field(default_factory=dict)
 
 
 class PrepareConfig(_Strict):
@@ -72,6 +86,7 @@ class CheckConfig(BaseModel):
 
 class DataGateConfig(_Strict):
     sample_rows: int = Field(10_000, gt=0)
+    reference_rev: str = "HEAD"
     checks: dict[str, CheckConfig] = Field(default_factory=dict)
 
 
@@ -91,6 +106,7 @@ class GatesConfig(_Strict):
 
 class Params(_Strict):
     data: DataConfig = DataConfig()
+    schema_: SchemaConfig = Field(SchemaConfig(), alias="schema")
     prepare: PrepareConfig = PrepareConfig()
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
