@@ -54,14 +54,15 @@ class GateReport:
         path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n")
 
     def table(self) -> str:
-        rows = [(c.status, c.name, _fmt(c.value), c.condition, c.message) for c in self.ordered()]
-        widths = [max(len(r[i]) for r in [*rows, ("status", "check", "value", "condition", "")]) for i in range(4)]
-        head = f"{'status':<{widths[0]}}  {'check':<{widths[1]}}  {'value':>{widths[2]}}  {'condition':<{widths[3]}}  message"
-        lines = [f"{self.gate} gate: {'PASSED' if self.passed else 'FAILED'}", head]
-        lines += [
-            f"{s:<{widths[0]}}  {n:<{widths[1]}}  {v:>{widths[2]}}  {c:<{widths[3]}}  {m}" for s, n, v, c, m in rows
-        ]
-        return "\n".join(lines)
+        header = ("status", "check", "value", "condition", "message")
+        rows = [header] + [(c.status, c.name, _fmt(c.value), c.condition, c.message) for c in self.ordered()]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+
+        def line(row: tuple) -> str:
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]), row[3].ljust(widths[3])]
+            return "  ".join([*cells, row[4]])
+
+        return "\n".join([f"{self.gate} gate: {'PASSED' if self.passed else 'FAILED'}", *map(line, rows)])
 
     def enforce(self) -> None:
         """Exit path for the CLI: raise GateFailed naming the failed checks."""
