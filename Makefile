@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 # pip on some machines warns about missing local indexes; keep the log readable.
 PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
 
-.PHONY: help install run data repro summary test lint format clean
+.PHONY: help install run data repro summary test lint format clean bench-gates
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -44,3 +44,6 @@ format: install ## Apply ruff fixes and formatting
 
 clean: ## Remove pipeline outputs (not data/, not the venv)
 	rm -rf outputs metrics plots reports
+
+bench-gates: install ## Time mlgate's gates vs deepchecks' default suites on the same data (after make run)
+	python benchmarks/bench_gates.py

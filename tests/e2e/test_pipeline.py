@@ -84,3 +84,22 @@ def test_pull_never_overwrites_an_existing_file(repo: Path, tmp_path: Path):
     result = run_cli("data", "pull", cwd=clone)
     assert result.returncode == 0 and "differs from data.dvc" in result.stdout
     assert (clone / "data/transactions.csv").read_text() == "mine\n"
+
+
+def test_pipeline_stops_at_a_failed_data_gate(tmp_path: Path):
+    import pandas as pd
+
+    clone = copy_repo(tmp_path)
+    from mlgate.data.generate import generate, write_csv
+
+    write_csv(generate(20_000, seed=3).assign(is_fraud=0), clone / "data/transactions.csv")
+    assert run_cli("data", "pull", cwd=clone).returncode == 0  # keeps the user's file
+    result = _dvc("repro", cwd=clone)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "data gate failed: class_balance" in output
+    assert "Running stage 'train'" not in output and "Running stage 'prepare'" not in output
+    assert not (clone / "outputs/model").exists()
+    verdict = json.loads((clone / "reports/data_gate.json").read_text())
+    assert verdict["passed"] is False and verdict["checks"][0]["name"] == "class_balance"
+    assert pd.read_csv(clone / "data/transactions.csv")["is_fraud"].sum() == 0  # nothing overwritten

@@ -1,0 +1,73 @@
+"""Benchmark: mlgate's data + model gates vs deepchecks' default suites on the same 50k-row data.
+
+Run after `make run` (it needs data/ and outputs/): `make bench-gates`.
+mlgate is timed as users run it (the CLI, imports included); the default suites in-process,
+which flatters them. Prints both times and the ratio.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def mlgate_gates() -> dict[str, float]:
+    def run(*args: str) -> None:
+        subprocess.run([str(BIN / "mlgate"), *args, "--reports", "/tmp/mlgate-bench"], check=False,
+                       capture_output=True)
+
+    return {"data gate": timed(lambda: run("gate", "data")), "model gate": timed(lambda: run("gate", "model"))}
+
+
+def deepchecks_defaults() -> dict[str, float]:
+    warnings.filterwarnings("ignore")
+    import pandas as pd
+    from deepchecks.tabular import Dataset
+    from deepchecks.tabular.suites import data_integrity, model_evaluation, train_test_validation
+
+    from mlgate.config import load_params
+    from mlgate.features import feature_spec
+    from mlgate.model_io import load_model
+
+    p = load_params()
+    raw = pd.read_csv(p.data.path).drop(columns=[p.data.id_column])
+    cat = feature_spec(raw, p.data).categorical
+    train = pd.read_parquet(p.prepare.output_dir / "train.parquet").drop(columns=[p.data.id_column])
+    test = pd.read_parquet(p.prepare.output_dir / "test.parquet").drop(columns=[p.data.id_column])
+    ds = {name: Dataset(f, label=p.data.target, cat_features=cat) for name, f in
+          (("raw", raw), ("train", train), ("test", test))}
+    model = load_model(p.train.model_dir)
+    return {
+        "data_integrity": timed(lambda: data_integrity().run(ds["raw"])),
+        "train_test_validation": timed(lambda: train_test_validation().run(ds["train"], ds["test"])),
+        "model_evaluation": timed(lambda: model_evaluation().run(ds["train"], ds["test"], model)),
+    }
+
+
+def main() -> None:
+    ours = mlgate_gates()
+    theirs = deepchecks_defaults()
+    total_ours, total_theirs = sum(ours.values()), sum(theirs.values())
+    print(f"{'run':<34}{'seconds':>10}")
+    for name, secs in ours.items():
+        print(f"{'mlgate ' + name + ' (CLI)':<34}{secs:>10.1f}")
+    for name, secs in theirs.items():
+        print(f"{'deepchecks ' + name:<34}{secs:>10.1f}")
+    print(f"{'mlgate total':<34}{total_ours:>10.1f}")
+    print(f"{'deepchecks default suites total':<34}{total_theirs:>10.1f}")
+    print(f"ratio (deepchecks / mlgate): {total_theirs / total_ours:.1f}x   target: mlgate <= 20 s")
+
+
+if __name__ == "__main__":
+    main()
