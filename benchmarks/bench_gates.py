@@ -24,8 +24,7 @@ def timed(fn) -> float:
 
 def mlgate_gates() -> dict[str, float]:
     def run(*args: str) -> None:
-        subprocess.run([str(BIN / "mlgate"), *args, "--reports", "/tmp/mlgate-bench"], check=False,
-                       capture_output=True)
+        subprocess.run([str(BIN / "mlgate"), *args, "--reports", "/tmp/mlgate-bench"], check=False, capture_output=True)
 
     return {"data gate": timed(lambda: run("gate", "data")), "model gate": timed(lambda: run("gate", "model"))}
 
@@ -45,8 +44,10 @@ def deepchecks_defaults() -> dict[str, float]:
     cat = feature_spec(raw, p.data).categorical
     train = pd.read_parquet(p.prepare.output_dir / "train.parquet").drop(columns=[p.data.id_column])
     test = pd.read_parquet(p.prepare.output_dir / "test.parquet").drop(columns=[p.data.id_column])
-    ds = {name: Dataset(f, label=p.data.target, cat_features=cat) for name, f in
-          (("raw", raw), ("train", train), ("test", test))}
+    ds = {
+        name: Dataset(f, label=p.data.target, cat_features=cat)
+        for name, f in (("raw", raw), ("train", train), ("test", test))
+    }
     model = load_model(p.train.model_dir)
     return {
         "data_integrity": timed(lambda: data_integrity().run(ds["raw"])),

@@ -137,6 +137,36 @@ def gate_model(
 
 
 @app.command()
+def report(
+    base: Annotated[
+        str, typer.Option(help="Git ref to compare with (branch, tag or sha).", envvar="MLGATE_BASE_REV")
+    ] = "HEAD",
+    output: Annotated[Path | None, typer.Option(help="Also write the Markdown here.")] = None,
+    reports: ReportsOpt = Path("reports"),
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Markdown PR report: verdict, metrics vs base and production, changes, gates, chart, links.
+
+    Also appended to $GITHUB_STEP_SUMMARY when that is set."""
+    import os
+
+    from mlgate.report.inputs import collect
+    from mlgate.report.render import render
+
+    p = load(params_file)
+    if not p.evaluate.metrics_file.is_file():
+        raise MlgateError(f"{p.evaluate.metrics_file}: no metrics to report (run `make run` first)")
+    markdown = render(collect(p, base, reports))
+    typer.echo(markdown)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(markdown)
+    if summary_file := os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(summary_file, "a") as handle:
+            handle.write(markdown)
+
+
+@app.command()
 def summary(params_file: ParamsOpt = "params.yaml") -> None:
     """Print the run's metrics and where its outputs are."""
     from mlgate.pipeline.summary import summarize

@@ -113,7 +113,9 @@ def test_advisory_check_warns_without_blocking(params, sample):
     advisory = params.gates.data.checks["class_balance"].model_copy(update={"blocking": False})
     checks = {**params.gates.data.checks, "class_balance": advisory}
     relaxed = params.model_copy(
-        update={"gates": params.gates.model_copy(update={"data": params.gates.data.model_copy(update={"checks": checks})})}
+        update={
+            "gates": params.gates.model_copy(update={"data": params.gates.data.model_copy(update={"checks": checks})})
+        }
     )
     report, _ = run_data_gate(relaxed, raw=_single_class(sample), reference=sample)
     statuses = {c.name: c.status for c in report.checks}
@@ -126,7 +128,9 @@ def test_unknown_check_in_params_is_an_error(params):
 
     checks = {**params.gates.data.checks, "telepathy": CheckConfig()}
     bad = params.model_copy(
-        update={"gates": params.gates.model_copy(update={"data": params.gates.data.model_copy(update={"checks": checks})})}
+        update={
+            "gates": params.gates.model_copy(update={"data": params.gates.data.model_copy(update={"checks": checks})})
+        }
     )
     with pytest.raises(MlgateError, match=r"gates\.data\.checks: unknown check\(s\) \['telepathy'\]"):
         run_data_gate(bad)

@@ -103,3 +103,35 @@ def test_pipeline_stops_at_a_failed_data_gate(tmp_path: Path):
     verdict = json.loads((clone / "reports/data_gate.json").read_text())
     assert verdict["passed"] is False and verdict["checks"][0]["name"] == "class_balance"
     assert pd.read_csv(clone / "data/transactions.csv")["is_fraud"].sum() == 0  # nothing overwritten
+
+
+def test_report_between_two_commits_that_differ_in_a_hyperparameter(repo: Path):
+    """Acceptance of the report: Δ matches the two metrics files, the verdict matches the gate files."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "first", "--allow-empty"], cwd=repo, check=True)
+    edit_params(repo / "params.yaml", "train.hyperparams.max_iter", 140)
+    assert _dvc("repro", cwd=repo).returncode == 0
+    subprocess.run([*git, "commit", "-qam", "second"], cwd=repo, check=True)
+
+    result = run_cli("report", "--base", "HEAD~1", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    first = json.loads(
+        subprocess.run(
+            ["git", "show", "HEAD~1:metrics/metrics.json"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    second = json.loads((repo / "metrics/metrics.json").read_text())
+    rows = {
+        cells[1].strip(): [c.strip() for c in cells[2:]]
+        for cells in (line.split("|") for line in result.stdout.splitlines())
+        if len(cells) > 7 and cells[1].strip() in first
+    }
+    assert len(rows) == 6
+    for metric, (old, new, delta, *_rest) in rows.items():
+        assert float(old) == pytest.approx(first[metric], abs=5e-5)
+        assert float(new) == pytest.approx(second[metric], abs=5e-5)
+        assert float(delta.split()[0]) == pytest.approx(second[metric] - first[metric], abs=1e-4)
+    assert "`train.hyperparams.max_iter` | 100 | 140" in result.stdout
+    gates = [json.loads((repo / f"reports/{g}_gate.json").read_text())["passed"] for g in ("data", "model")]
+    assert ("All gates passed" in result.stdout) == all(gates)

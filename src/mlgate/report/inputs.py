@@ -1,0 +1,105 @@
+"""Everything a report is made of, gathered from the run's files, git and DVC.
+
+Rendering is a pure function of ReportInputs, so golden-file tests need no git or DVC.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mlgate.config import Params
+
+
+@dataclass
+class DataChange:
+    base_md5: str | None
+    md5: str | None
+    rows: int | None
+
+    @property
+    def changed(self) -> bool:
+        return self.base_md5 is not None and self.base_md5 != self.md5
+
+
+@dataclass
+class ReportInputs:
+    metrics: dict
+    base_metrics: dict | None = None
+    base_label: str = "base"
+    production: dict | None = None
+    params_changed: dict[str, tuple] = field(default_factory=dict)
+    data: DataChange = field(default_factory=lambda: DataChange(None, None, None))
+    data_gate: dict | None = None
+    model_gate: dict | None = None
+    pr_curve: list[dict] = field(default_factory=list)
+    base_pr_curve: list[dict] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def _json(path: Path) -> dict | list | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _git_show(rev: str, path: Path) -> str | None:
+    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _dvc_json(*args: str) -> dict:
+    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not result.stdout.strip():
+        return {}
+    return json.loads(result.stdout)
+
+
+def _data_md5(text: str | None) -> str | None:
+    if not text:
+        return None
+    return str(yaml.safe_load(text)["outs"][0]["md5"]).removesuffix(".dir")
+
+
+def links_from_env(reports_dir: Path) -> dict[str, str]:
+    """Links GitHub Actions can give (run, artifacts); local paths otherwise."""
+    server, repo, run_id = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repo and run_id:
+        run = f"{server}/{repo}/actions/runs/{run_id}"
+        return {"run": run, "reports": f"{run}#artifacts"}
+    return {"reports": str(reports_dir)}
+
+
+def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> ReportInputs:
+    """The working tree's run against the committed state at `base` (a branch, tag or sha)."""
+    metrics_file = params.evaluate.metrics_file
+    metrics = _json(metrics_file) or {}
+    base_text = _git_show(base, metrics_file)
+    base_metrics = json.loads(base_text) if base_text else None
+    changed = {}
+    for file_diff in _dvc_json("params", "diff", base).values():
+        for key, change in file_diff.items():
+            changed[key] = (change.get("old"), change.get("new"))
+    data_gate = _json(reports_dir / "data_gate.json")
+    model_gate = _json(reports_dir / "model_gate.json")
+    base_curve = _git_show(base, params.evaluate.plots_dir / "pr.json")
+    return ReportInputs(
+        metrics=metrics,
+        base_metrics=base_metrics,
+        base_label=base,
+        production=(model_gate or {}).get("info", {}).get("production"),
+        params_changed=changed,
+        data=DataChange(
+            base_md5=_data_md5(_git_show(base, Path("data.dvc"))),
+            md5=_data_md5(Path("data.dvc").read_text() if Path("data.dvc").is_file() else None),
+            rows=(data_gate or {}).get("info", {}).get("rows"),
+        ),
+        data_gate=data_gate,
+        model_gate=model_gate,
+        pr_curve=_json(params.evaluate.plots_dir / "pr.json") or [],
+        base_pr_curve=json.loads(base_curve) if base_curve else [],
+        links=links_from_env(reports_dir),
+    )

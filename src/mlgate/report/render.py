@@ -1,0 +1,157 @@
+"""The PR report in Markdown: verdict, metrics table, changes, gate summaries, chart, links."""
+
+from __future__ import annotations
+
+from mlgate.pipeline.metrics import LOWER_IS_BETTER, METRIC_NAMES
+from mlgate.report.inputs import ReportInputs
+from mlgate.report.mermaid import pr_chart
+
+MARKER = "<!-- mlgate-report -->"
+PASS, FAIL, WARN = "✅", "❌", "⚠️"
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def _delta(name: str, new: float, old: float | None) -> tuple[str, str]:
+    """(absolute, relative) change with a direction mark: ▲ better, ▼ worse, = unchanged."""
+    if old is None:
+        return "–", "–"
+    diff = new - old
+    if abs(diff) < 5e-5:
+        return "0.0000 =", "0.0%"
+    better = diff < 0 if name in LOWER_IS_BETTER else diff > 0
+    mark = "▲" if better else "▼"
+    relative = f"{diff / old:+.1%}" if old else "–"
+    return f"{diff:+.4f} {mark}", relative
+
+
+def _failed(gate: dict | None) -> list[dict]:
+    return [c for c in (gate or {}).get("checks", []) if not c["passed"] and c.get("blocking", True)]
+
+
+def verdict(inputs: ReportInputs) -> str:
+    gates = {"data gate": inputs.data_gate, "model gate": inputs.model_gate}
+    missing = [name for name, gate in gates.items() if gate is None]
+    failures = [
+        f"{name} ({', '.join(c['name'] for c in _failed(gate))})"
+        for name, gate in gates.items()
+        if gate is not None and not gate["passed"]
+    ]
+    if failures:
+        return f"**{FAIL} Gates failed:** {'; '.join(failures)}"
+    if missing:
+        return f"**{WARN} Not all gates ran:** no result for {', '.join(missing)}"
+    counts = ", ".join(f"{name} {len(gate['checks'])} checks" for name, gate in gates.items())
+    return f"**{PASS} All gates passed** ({counts})"
+
+
+def _metric_gate(name: str, model_gate: dict | None) -> str:
+    related = [
+        c
+        for c in (model_gate or {}).get("checks", [])
+        if c["name"] in (f"min_{name}", f"max_{name}") or c["name"].endswith(f"_{name}")
+    ]
+    if not related:
+        return "–"
+    return FAIL if any(not c["passed"] and c.get("blocking", True) for c in related) else PASS
+
+
+def metrics_table(inputs: ReportInputs) -> str:
+    base, prod = inputs.base_metrics or {}, inputs.production or {}
+    rows = [
+        f"| metric | base (`{inputs.base_label}`) | this PR | Δ | Δ % | production | gate |",
+        "|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for name in METRIC_NAMES:
+        if name not in inputs.metrics:
+            continue
+        new, old = inputs.metrics[name], base.get(name)
+        absolute, relative = _delta(name, new, old)
+        rows.append(
+            f"| {name} | {_num(old)} | {_num(new)} | {absolute} | {relative} | {_num(prod.get(name))} "
+            f"| {_metric_gate(name, inputs.model_gate)} |"
+        )
+    notes = []
+    if inputs.base_metrics is None:
+        notes.append(f"No metrics committed at `{inputs.base_label}`: first run, nothing to compare.")
+    if inputs.production is None:
+        notes.append("No model holds the `production` alias (or no registry is configured).")
+    else:
+        notes.append(f"Production: {prod.get('model', '?')}, scored on this PR's test set.")
+    notes.append("▲ better, ▼ worse (lower is better for brier).")
+    return "\n".join(rows) + "\n\n" + " ".join(notes)
+
+
+def changes(inputs: ReportInputs) -> str:
+    lines = []
+    if inputs.params_changed:
+        lines += ["| param | old | new |", "|---|---|---|"]
+        lines += [f"| `{k}` | {old} | {new} |" for k, (old, new) in sorted(inputs.params_changed.items())]
+    else:
+        lines.append("No parameter changed.")
+    data = inputs.data
+    rows = f", {data.rows:,} rows" if data.rows else ""
+    if data.base_md5 is None:
+        lines.append(f"\nData: `data.dvc` {str(data.md5)[:8]}{rows} (no `data.dvc` at base).")
+    elif data.changed:
+        lines.append(f"\n**Data changed:** `data.dvc` {data.base_md5[:8]} → {str(data.md5)[:8]}{rows}.")
+    else:
+        lines.append(f"\nData unchanged (`data.dvc` {data.base_md5[:8]}{rows}).")
+    return "\n".join(lines)
+
+
+def _check_rows(checks: list[dict]) -> list[str]:
+    rows = ["| check | value | condition | message |", "|---|---:|---|---|"]
+    for c in checks:
+        value = "–" if c.get("value") is None else f"{c['value']:.4g}"
+        message = str(c.get("message", "")).replace("|", "\\|")
+        rows.append(f"| {c['name']} | {value} | {c['condition']} | {message} |")
+    return rows
+
+
+def gate_section(title: str, gate: dict | None) -> str:
+    if gate is None:
+        return f"### {WARN} {title}\n\nNo result: the gate did not run (an earlier step failed)."
+    failed = [c for c in gate["checks"] if not c["passed"]]
+    passed = [c for c in gate["checks"] if c["passed"]]
+    icon = PASS if gate["passed"] else FAIL
+    parts = [f"### {icon} {title}"]
+    if failed:
+        parts.append("\n".join(_check_rows(failed)))
+    parts.append(
+        f"<details><summary>{len(passed)} passing checks</summary>\n\n"
+        + "\n".join(_check_rows(passed))
+        + "\n\n</details>"
+    )
+    return "\n\n".join(parts)
+
+
+def links(inputs: ReportInputs) -> str:
+    if "run" in inputs.links:
+        return f"[Workflow run]({inputs.links['run']}) · HTML gate reports: [artifacts]({inputs.links['reports']})"
+    return (
+        f"Local run. HTML gate reports: `{inputs.links.get('reports', 'reports')}/` (data_gate.html, model_gate.html)"
+    )
+
+
+def render(inputs: ReportInputs) -> str:
+    chart = pr_chart(inputs.pr_curve, inputs.base_pr_curve) if inputs.pr_curve else "No PR curve in this run."
+    legend = (
+        f"First line: base `{inputs.base_label}`; second line: this PR."
+        if inputs.base_pr_curve
+        else "This PR only (no curve at base)."
+    )
+    sections = [
+        MARKER,
+        "## mlgate report",
+        verdict(inputs),
+        "### Metrics\n\n" + metrics_table(inputs),
+        "### Changes\n\n" + changes(inputs),
+        gate_section("Data gate", inputs.data_gate),
+        gate_section("Model gate", inputs.model_gate),
+        "### Precision-recall\n\n" + chart + "\n\n" + legend if inputs.pr_curve else "### Precision-recall\n\n" + chart,
+        "---\n" + links(inputs),
+    ]
+    return "\n\n".join(sections) + "\n"
