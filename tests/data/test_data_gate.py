@@ -78,6 +78,11 @@ CORRUPTIONS = {
 }
 
 
+def _with_checks(params, checks: dict):
+    data_gate = params.gates.data.model_copy(update={"checks": checks})
+    return params.model_copy(update={"gates": params.gates.model_copy(update={"data": data_gate})})
+
+
 def _failed(report) -> dict:
     return {c.name: c for c in report.checks if not c.passed and c.blocking}
 
