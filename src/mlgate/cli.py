@@ -167,6 +167,22 @@ def report(
 
 
 @app.command()
+def serve(
+    model_dir: Annotated[Path, typer.Option(help="MLflow model directory.", envvar="MLGATE_MODEL_DIR")] = Path(
+        "outputs/model"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8080,
+) -> None:
+    """Serve the model: /predict, /invocations (MLflow protocol), /health, /ready, /version, /metrics, /docs."""
+    import uvicorn
+
+    from mlgate.serve.app import create_app
+
+    uvicorn.run(create_app(model_dir), host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
 def summary(params_file: ParamsOpt = "params.yaml") -> None:
     """Print the run's metrics and where its outputs are."""
     from mlgate.pipeline.summary import summarize

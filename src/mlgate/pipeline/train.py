@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
+import yaml
 from mlflow.models import infer_signature
 
 from mlgate import tracking
@@ -13,6 +15,14 @@ from mlgate.data.schema import FeatureSchema
 from mlgate.features import feature_spec
 from mlgate.model_io import RUN_FILE, trusted_types
 from mlgate.pipeline.model import build_pipeline
+from mlgate.serve.loaded import SERVING_FILE
+
+
+def data_md5(dvc_file: Path = Path("data.dvc")) -> str | None:
+    """The dataset's DVC hash: which data this model learned from."""
+    if not dvc_file.is_file():
+        return None
+    return str(yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]).removesuffix(".dir")
 
 
 def run(params: Params) -> None:
@@ -40,6 +50,8 @@ def run(params: Params) -> None:
         shutil.rmtree(model_dir)
     mlflow.sklearn.save_model(model, model_dir, **kwargs)
     FeatureSchema.from_frame(X, spec).save(model_dir)
+    serving = {"threshold": params.evaluate.threshold, "model_name": params.mlflow.model_name, "data_md5": data_md5()}
+    (model_dir / SERVING_FILE).write_text(json.dumps(serving, indent=2))
 
     mlflow = tracking.configure(params.mlflow)
     with mlflow.start_run(run_name="train") as active:

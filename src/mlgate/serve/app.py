@@ -1,0 +1,262 @@
+"""The model server (no `from __future__ import annotations`: FastAPI reads the dynamic body types).
+
+Strict validation, micro-batched predictions, health, version and Prometheus metrics.
+
+Bad input always gets a 4xx naming the field and what was expected; a missing or corrupt
+model keeps /ready at 503 instead of crashing the process.
+"""
+
+import json
+import os
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import BaseModel, Field, ValidationError
+
+from mlgate.data.schema import FeatureSchema
+from mlgate.serve.batcher import Batcher
+from mlgate.serve.loaded import LoadedModel, load
+from mlgate.serve.requests import predict_request_model, record_model
+
+MAX_BODY_BYTES = int(os.environ.get("MLGATE_MAX_BODY_BYTES", 1_000_000))
+MAX_BATCH = int(os.environ.get("MLGATE_MAX_BATCH", 1000))
+KNOWN_PATHS = {"/predict", "/invocations", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json"}
+
+
+class Prediction(BaseModel):
+    score: float = Field(description="fraud probability")
+    fraud: bool = Field(description="score >= threshold")
+
+
+class PredictResponse(BaseModel):
+    predictions: list[Prediction]
+    threshold: float
+    model_version: str
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _describe(errors: list[dict]) -> str:
+    """'records.2.amount: Input should be greater than or equal to 0 (got -5)'; at most three."""
+    parts = []
+    for err in errors[:3]:
+        where = ".".join(str(p) for p in err["loc"] if p != "body") or "body"
+        got = f" (got {err['input']!r})" if "input" in err and err["type"] != "missing" else ""
+        parts.append(f"{where}: {err['msg']}{got}"[:300])
+    more = f"; +{len(errors) - 3} more" if len(errors) > 3 else ""
+    return "; ".join(parts) + more
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("mlgate_requests_total", "Requests", ["path", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "mlgate_request_seconds",
+            "Request latency",
+            ["path"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.errors = Counter(
+            "mlgate_errors_total", "Responses with status >= 400", ["path", "status"], registry=self.registry
+        )
+        self.scores = Histogram(
+            "mlgate_score",
+            "Predicted fraud scores",
+            registry=self.registry,
+            buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0),
+        )
+
+
+def _schema_for_docs(model_dir: Path) -> FeatureSchema | None:
+    try:
+        return FeatureSchema.load(model_dir)
+    except Exception:
+        return None
+
+
+def create_app(model_dir: Path | str | None = None) -> FastAPI:
+    """The ASGI app for one model directory (env MLGATE_MODEL_DIR by default)."""
+    model_dir = Path(model_dir or os.environ.get("MLGATE_MODEL_DIR", "outputs/model"))
+    state: dict[str, Any] = {"model": None, "error": "starting"}
+    metrics = Metrics()
+    schema = _schema_for_docs(model_dir) or FeatureSchema(features=[])
+    record, lax_record = record_model(schema), record_model(schema, strict=False, name="LaxRecord")
+    predict_request = predict_request_model(record, MAX_BATCH)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:
+            loaded = load(model_dir)
+            state["model"], state["error"] = loaded, None
+            state["batcher"] = Batcher(loaded.scores)
+            state["batcher"].start()
+        except Exception as exc:  # stay alive, never ready: the orchestrator sees a failed rollout
+            state["error"] = f"model not loaded from {model_dir}: {exc.__class__.__name__}: {exc}"[:500]
+        yield
+        if "batcher" in state:
+            await state["batcher"].stop()
+
+    app = FastAPI(
+        title="mlgate model server",
+        version="1",
+        lifespan=lifespan,
+        description="Fraud scoring. Inputs are validated against the training data's feature schema.",
+    )
+
+    @app.middleware("http")
+    async def guard_and_measure(request: Request, call_next):
+        start = time.perf_counter()
+        if request.method == "POST":
+            problem = _check_post(request)
+            response = problem or await call_next(request)
+        else:
+            response = await call_next(request)
+        path = request.url.path if request.url.path in KNOWN_PATHS else "other"
+        metrics.requests.labels(path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - start)
+        if response.status_code >= 400:
+            metrics.errors.labels(path, str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e["type"] == "json_invalid" for e in errors):
+            return _error(400, "body is not valid JSON")
+        return _error(422, _describe(errors))
+
+    def ready_model() -> LoadedModel | JSONResponse:
+        if state["model"] is None:
+            return _error(503, state["error"])
+        return state["model"]
+
+    async def score(records: list[dict]) -> list[float]:
+        values = await state["batcher"].score(records)
+        for v in values:
+            metrics.scores.observe(float(v))
+        return [float(v) for v in values]
+
+    responses = {
+        400: {"model": Problem},
+        413: {"model": Problem},
+        415: {"model": Problem},
+        422: {"model": Problem},
+        503: {"model": Problem},
+    }
+
+    @app.post("/predict", response_model=PredictResponse, responses=responses)
+    async def predict(body: predict_request):  # type: ignore[valid-type]
+        """Score 1..MAX_BATCH transactions; every field is checked against the feature schema."""
+        loaded = ready_model()
+        if isinstance(loaded, JSONResponse):
+            return loaded
+        values = await score([r.model_dump() for r in body.records])
+        return {
+            "predictions": [{"score": v, "fraud": v >= loaded.threshold} for v in values],
+            "threshold": loaded.threshold,
+            "model_version": loaded.info["model_version"],
+        }
+
+    @app.post("/invocations", responses=responses)
+    async def invocations(request: Request):
+        """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; returns predict_proba rows."""
+        loaded = ready_model()
+        if isinstance(loaded, JSONResponse):
+            return loaded
+        try:
+            payload = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(400, "body is not valid JSON")
+        records = _mlflow_records(payload)
+        if isinstance(records, str):
+            return _error(422, records)
+        if not 1 <= len(records) <= MAX_BATCH:
+            return _error(422, f"expected 1 to {MAX_BATCH} rows, got {len(records)}")
+        try:
+            clean = [lax_record.model_validate(r).model_dump() for r in records]
+        except ValidationError as exc:
+            return _error(422, _describe(exc.errors()))
+        except TypeError:
+            return _error(422, "each row must be an object of feature values")
+        values = await score(clean)
+        return {"predictions": [[1 - v, v] for v in values]}
+
+    @app.get("/health")
+    async def health() -> dict:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", responses={503: {"model": Problem}})
+    async def ready():
+        """Readiness: the model loaded and scored its own input example."""
+        loaded = ready_model()
+        return loaded if isinstance(loaded, JSONResponse) else {"status": "ready"}
+
+    @app.get("/version", responses={503: {"model": Problem}})
+    async def version():
+        """Model name and version, MLflow run id, git sha, data hash, build time."""
+        loaded = ready_model()
+        return loaded if isinstance(loaded, JSONResponse) else loaded.info
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        """Prometheus metrics: requests, latency histogram, errors, score histogram."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _check_post(request: Request) -> JSONResponse | None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return _error(415, f"content-type must be application/json, got {content_type or 'none'!r}")
+    length = request.headers.get("content-length")
+    if length is None:
+        return _error(411, "content-length header required")
+    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    return None
+
+
+def _mlflow_records(payload: Any) -> list[dict] | str:
+    """Rows from the three MLflow input formats, or a message saying what was expected."""
+    if not isinstance(payload, dict):
+        return "expected a JSON object with one of dataframe_split, dataframe_records, inputs"
+    keys = [k for k in ("dataframe_split", "dataframe_records", "inputs", "instances") if k in payload]
+    if len(keys) != 1:
+        return "expected exactly one of dataframe_split, dataframe_records, inputs"
+    data = payload[keys[0]]
+    if keys[0] == "dataframe_split":
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("columns"), list)
+            or not isinstance(data.get("data"), list)
+        ):
+            return "dataframe_split: expected {'columns': [...], 'data': [[...], ...]}"
+        columns = data["columns"]
+        rows = data["data"]
+        if not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
+            return f"dataframe_split.data: every row must be a list of {len(columns)} values"
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+    if isinstance(data, dict):  # inputs as {column: [values]}
+        lengths = {len(v) if isinstance(v, list) else -1 for v in data.values()}
+        if len(lengths) != 1 or -1 in lengths:
+            return f"{keys[0]}: columns must be lists of equal length"
+        return [dict(zip(data, values, strict=True)) for values in zip(*data.values(), strict=True)]
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        return data
+    return f"{keys[0]}: expected a list of records"

@@ -1,0 +1,53 @@
+"""The model the server holds: loaded once, checked with its own input example before ready."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlgate.data.schema import FeatureSchema
+from mlgate.model_io import load_model, read_run
+
+SERVING_FILE = "serving.json"
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    schema: FeatureSchema
+    threshold: float
+    info: dict = field(default_factory=dict)
+
+    def scores(self, records: list[dict]) -> np.ndarray:
+        frame = pd.DataFrame.from_records(records, columns=self.schema.names)
+        return self.model.predict_proba(frame)[:, 1]
+
+
+def load(model_dir: Path) -> LoadedModel:
+    """Load model, schema and serving settings; raises if anything is missing or the model cannot predict."""
+    model_dir = Path(model_dir)
+    model = load_model(model_dir)
+    schema = FeatureSchema.load(model_dir)
+    serving = json.loads((model_dir / SERVING_FILE).read_text())
+    example = json.loads((model_dir / "input_example.json").read_text())
+    records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"]]
+    loaded = LoadedModel(model, schema, float(serving["threshold"]))
+    if not np.isfinite(loaded.scores(records)).all():
+        raise ValueError("model returned non-finite scores on its own input example")
+    run = read_run(model_dir)
+    loaded.info = {
+        "model_name": serving.get("model_name"),
+        "model_version": os.environ.get("MLGATE_MODEL_VERSION") or run.get("run_id", "unknown")[:12],
+        "mlflow_run_id": run.get("run_id"),
+        "data_md5": serving.get("data_md5"),
+        "git_sha": os.environ.get("MLGATE_GIT_SHA", "unknown"),
+        "build_time": os.environ.get("MLGATE_BUILD_TIME", "unknown"),
+        "threshold": loaded.threshold,
+    }
+    return loaded

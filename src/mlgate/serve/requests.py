@@ -1,0 +1,50 @@
+"""Request models built from the feature schema: names, types, ranges and categories, nothing extra."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from mlgate.data.schema import Feature, FeatureSchema
+
+
+def _field(feature: Feature) -> tuple[Any, Any]:
+    if feature.kind == "category":
+        kind: Any = Literal[tuple(feature.categories or [])]  # type: ignore[misc]
+        spec = Field(description=f"one of {feature.categories}")
+    else:
+        kind = int if feature.kind == "integer" else float
+        spec = Field(
+            ge=feature.minimum,
+            le=feature.maximum,
+            description=f"{feature.kind} in [{feature.minimum}, {feature.maximum}]",
+        )
+    if feature.nullable:
+        return kind | None, spec
+    return kind, spec
+
+
+def record_model(schema: FeatureSchema, strict: bool = True, name: str = "Record") -> type[BaseModel]:
+    """One transaction: every feature required (nullable ones may be null), unknown fields rejected.
+
+    Strict for /predict ("12" is not a number); lax for /invocations, whose MLflow signature
+    declares integers as doubles (3.0 is a valid hour there)."""
+    config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=strict)
+    fields = {f.name: _field(f) for f in schema.features}
+    return create_model(name, __config__=config, **fields)
+
+
+def predict_request_model(record: type[BaseModel], max_batch: int) -> type[BaseModel]:
+    return create_model(
+        "PredictRequest",
+        __config__=ConfigDict(extra="forbid"),
+        records=(
+            list[record],
+            Field(
+                min_length=1,
+                max_length=max_batch,  # type: ignore[valid-type]
+                description=f"1 to {max_batch} transactions",
+            ),
+        ),
+    )
