@@ -11,6 +11,7 @@ import yaml
 
 from mlgate.config import Params, load_params
 from mlgate.data.generate import generate, write_csv
+from mlgate.pipeline import evaluate, prepare, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_ROWS = 6000
@@ -30,6 +31,22 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFram
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory):
+    """One full-size run (the real sample's size: small samples overfit) shared by the session."""
+    root = tmp_path_factory.mktemp("trained")
+    shutil.copy(ROOT / "params.yaml", root / "params.yaml")
+    params = load_params(root / "params.yaml")
+    write_csv(generate(params.data.rows, seed=11), root / "data/transactions.csv")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        prepare.run(params)
+        train.run(params)
+        evaluate.run(params)
+    return root
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from mlgate.data.schema import FeatureSchema
 from mlgate.serve.batcher import Batcher
@@ -96,6 +96,7 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
     schema = _schema_for_docs(model_dir) or FeatureSchema(features=[])
     record, lax_record = record_model(schema), record_model(schema, strict=False, name="LaxRecord")
     predict_request = predict_request_model(record, MAX_BATCH)
+    lax_rows = TypeAdapter(list[lax_record])  # type: ignore[valid-type]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -121,7 +122,7 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
     async def guard_and_measure(request: Request, call_next):
         start = time.perf_counter()
         if request.method == "POST":
-            problem = _check_post(request)
+            problem = _error(503, state["error"]) if state["model"] is None else _check_post(request)
             response = problem or await call_next(request)
         else:
             response = await call_next(request)
@@ -187,11 +188,9 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         if not 1 <= len(records) <= MAX_BATCH:
             return _error(422, f"expected 1 to {MAX_BATCH} rows, got {len(records)}")
         try:
-            clean = [lax_record.model_validate(r).model_dump() for r in records]
+            clean = [r.model_dump() for r in lax_rows.validate_python(records)]
         except ValidationError as exc:
-            return _error(422, _describe(exc.errors()))
-        except TypeError:
-            return _error(422, "each row must be an object of feature values")
+            return _error(422, _describe([{**e, "loc": ("rows", *e["loc"])} for e in exc.errors()]))
         values = await score(clean)
         return {"predictions": [[1 - v, v] for v in values]}
 

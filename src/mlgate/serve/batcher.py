@@ -8,6 +8,7 @@ A lone request waits for nobody: a batch runs as soon as the previous one finish
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +27,8 @@ class Batcher:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def score(self, records: list[dict]) -> np.ndarray:
         future = asyncio.get_running_loop().create_future()
