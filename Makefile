@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 # pip on some machines warns about missing local indexes; keep the log readable.
 PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
 
-.PHONY: help install run data repro summary test lint format clean bench-gates
+.PHONY: help install run data repro summary test lint format clean bench-gates image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,3 +47,6 @@ clean: ## Remove pipeline outputs (not data/, not the venv)
 
 bench-gates: install ## Time mlgate's gates vs deepchecks' default suites on the same data (after make run)
 	python benchmarks/bench_gates.py
+
+image: install ## Build the serving image from outputs/model (after make run)
+	mlgate image build --tag $(or $(IMAGE),mlgate-serve:dev)

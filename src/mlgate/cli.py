@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Get, generate and verify the dataset.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+image_app = typer.Typer(help="Build and push the serving image (docker CLI from MLGATE_DOCKER).", no_args_is_help=True)
+app.add_typer(image_app, name="image")
 gate_app = typer.Typer(help="Quality gates: exit 1 when a blocking check fails.", no_args_is_help=True)
 app.add_typer(gate_app, name="gate")
 
@@ -180,6 +182,26 @@ def serve(
     from mlgate.serve.app import create_app
 
     uvicorn.run(create_app(model_dir), host=host, port=port, log_level="warning", access_log=False)
+
+
+@image_app.command("build")
+def image_build(
+    tag: Annotated[str, typer.Option(help="Image tag to build, e.g. 127.0.0.1:5000/mlgate:sha.")] = "mlgate-serve:dev",
+    base_image: Annotated[str | None, typer.Option(help="BASE_IMAGE build arg (python:3.11-slim by default).")] = None,
+    model_version: Annotated[str, typer.Option(help="Registered model version to stamp in the image.")] = "",
+) -> None:
+    """Build the serving image from the gated model in outputs/model; prints the image id."""
+    from mlgate.deploy.image import build
+
+    typer.echo(build(tag, base_image=base_image, model_version=model_version))
+
+
+@image_app.command("push")
+def image_push(tag: Annotated[str, typer.Argument(help="A built tag, registry/repo:tag.")]) -> None:
+    """Push the image; prints its immutable reference repo@sha256:... (what deploys use)."""
+    from mlgate.deploy.image import push
+
+    typer.echo(push(tag))
 
 
 @app.command()
