@@ -1,0 +1,146 @@
+"""The serving image, built and run on a real Docker engine (CI starts one with .ci/docker.sh).
+
+Outside CI a machine without Docker skips these; in CI (CI=true) a missing engine fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlgate.deploy.image import build, docker, docker_bin
+from mlgate.model_io import load_model
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.container
+
+
+def _engine_available() -> bool:
+    try:
+        return subprocess.run([docker_bin(), "version"], capture_output=True, check=False).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def engine():
+    if not _engine_available():
+        if os.environ.get("CI"):
+            pytest.fail("no Docker engine in CI: .ci/run must start one (.ci/docker.sh start)")
+        pytest.skip("no Docker engine here (start one with .ci/docker.sh start)")
+
+
+@pytest.fixture(scope="session")
+def image(engine, trained_dir, tmp_path_factory) -> str:
+    """The serving image of the session's model, built from a copy of the repo's build context."""
+    context = tmp_path_factory.mktemp("context")
+    for name in ("pyproject.toml", "constraints.txt", "README.md", ".dockerignore"):
+        shutil.copy(ROOT / name, context / name)
+    shutil.copytree(ROOT / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "deploy", context / "deploy")
+    shutil.copytree(trained_dir / "outputs/model", context / "outputs/model")
+    tag = "mlgate-serve:test"
+    build(tag, context=context, git_sha="0123abc")
+    return tag
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def _run(image: str, name: str, *extra: str) -> str:
+    docker("rm", "-f", name, check=False)
+    docker("run", "-d", "--name", name, "-p", "127.0.0.1::8080", *extra, image)
+    port = docker("port", name, "8080/tcp").stdout.strip().splitlines()[0].rsplit(":", 1)[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _wait(url: str, seconds: float = 30) -> int:
+    deadline, status = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        try:
+            status, _ = _get(url)
+            if status == 200:
+                return status
+        except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+            pass
+        time.sleep(0.2)
+    return status
+
+
+@pytest.fixture(scope="session")
+def served(image):
+    name = "mlgate-test-serve"
+    url = _run(image, name)
+    yield name, url
+    docker("rm", "-f", name, check=False)
+
+
+def test_container_becomes_ready_and_predicts_like_the_model(served, records, model_dir):
+    _, url = served
+    assert _wait(f"{url}/ready") == 200
+    status, body = _post(f"{url}/predict", {"records": records})
+    assert status == 200
+    expected = load_model(model_dir).predict_proba(pd.DataFrame(records))[:, 1]
+    assert [p["score"] for p in body["predictions"]] == pytest.approx(list(expected), abs=1e-9)
+    status, version = _get(f"{url}/version")
+    assert version["git_sha"] == "0123abc" and version["build_time"] != "unknown"
+
+
+def test_container_runs_as_non_root_with_labels_and_healthcheck(served, image):
+    name, _ = served
+    assert docker("exec", name, "id", "-u").stdout.strip() == "10001"
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", image).stdout)
+    assert config["User"] == "10001:10001"
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+    assert config["Labels"]["org.opencontainers.image.revision"] == "0123abc"
+    assert "org.opencontainers.image.source" in config["Labels"]
+
+
+def test_image_holds_only_serving_dependencies(image):
+    probe = "import importlib.util as u; print([m for m in ('mlflow','dvc','deepchecks','pytest','pip') if u.find_spec(m)])"
+    found = docker("run", "--rm", "--entrypoint", "python3", image, "-c", probe).stdout.strip()
+    assert found == "[]"
+    compilers = docker("run", "--rm", "--entrypoint", "sh", image, "-c", "command -v gcc cc g++ || true").stdout
+    assert compilers.strip() == ""
+
+
+def test_corrupt_model_never_becomes_ready(image, tmp_path: Path, model_dir):
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    (broken / "model.skops").write_bytes(b"corrupt")
+    broken.chmod(0o755)
+    for path in broken.iterdir():
+        path.chmod(0o644)
+    name = "mlgate-test-broken"
+    url = _run(image, name, "-v", f"{broken}:/model:ro")
+    try:
+        assert _wait(f"{url}/health", 20) == 200  # alive...
+        for _ in range(10):  # ...but never ready
+            status, body = _get(f"{url}/ready")
+            assert status == 503 and "model not loaded" in body["detail"]
+            time.sleep(0.3)
+    finally:
+        docker("rm", "-f", name, check=False)
