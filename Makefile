@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 # pip on some machines warns about missing local indexes; keep the log readable.
 PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
 
-.PHONY: help install run data repro summary test lint format clean bench-gates image
+.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -35,12 +35,12 @@ test: install ## Run the whole test suite
 	pytest
 
 lint: install ## ruff check and format check
-	ruff check src tests
-	ruff format --check src tests
+	ruff check src tests benchmarks
+	ruff format --check src tests benchmarks
 
 format: install ## Apply ruff fixes and formatting
-	ruff check --fix src tests
-	ruff format src tests
+	ruff check --fix src tests benchmarks
+	ruff format src tests benchmarks
 
 clean: ## Remove pipeline outputs (not data/, not the venv)
 	rm -rf outputs metrics plots reports
@@ -50,3 +50,6 @@ bench-gates: install ## Time mlgate's gates vs deepchecks' default suites on the
 
 image: install ## Build the serving image from outputs/model (after make run)
 	mlgate image build --tag $(or $(IMAGE),mlgate-serve:dev)
+
+bench-serve: install ## Same model behind mlflow models serve and mlgate serve, same wrk load (after make run)
+	python benchmarks/bench_serve.py

@@ -120,7 +120,9 @@ def test_container_runs_as_non_root_with_labels_and_healthcheck(served, image):
 
 
 def test_image_holds_only_serving_dependencies(image):
-    probe = "import importlib.util as u; print([m for m in ('mlflow','dvc','deepchecks','pytest','pip') if u.find_spec(m)])"
+    probe = (
+        "import importlib.util as u; print([m for m in ('mlflow','dvc','deepchecks','pytest','pip') if u.find_spec(m)])"
+    )
     found = docker("run", "--rm", "--entrypoint", "python3", image, "-c", probe).stdout.strip()
     assert found == "[]"
     compilers = docker("run", "--rm", "--entrypoint", "sh", image, "-c", "command -v gcc cc g++ || true").stdout

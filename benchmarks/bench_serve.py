@@ -1,0 +1,157 @@
+"""Benchmark: the same model behind `mlflow models serve --env-manager local` and `mlgate serve`.
+
+Same request (one transaction, MLflow `dataframe_split` to /invocations), same client (wrk on
+loopback, same threads/connections/duration), one worker each. Prints req/s, p50, p99, ready
+time and RSS side by side with the ratios, plus in-process predict_proba on one row as the floor.
+Run after `make run`: `make bench-serve` (needs wrk: apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+BIN = Path(sys.executable).parent
+MODEL = Path(os.environ.get("MLGATE_MODEL_DIR", "outputs/model"))
+CONNECTIONS, SECONDS = int(os.environ.get("BENCH_CONNECTIONS", 16)), int(os.environ.get("BENCH_SECONDS", 15))
+
+
+def request_body() -> str:
+    example = json.loads((MODEL / "input_example.json").read_text())
+    return json.dumps({"dataframe_split": {"columns": example["columns"], "data": example["data"][:1]}})
+
+
+def start(cmd: list[str], ready_url: str) -> tuple[subprocess.Popen, float]:
+    begin = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    while time.perf_counter() - begin < 120:
+        try:
+            with urllib.request.urlopen(ready_url, timeout=1) as r:
+                if r.status == 200:
+                    return proc, time.perf_counter() - begin
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{cmd[0]} did not become ready")
+
+
+def rss_mb(proc: subprocess.Popen) -> float:
+    parent = psutil.Process(proc.pid)
+    return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
+
+
+def wrk(url: str, body: str) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\nwrk.headers["Content-Type"] = "application/json"\n'
+        )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "non2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def floor_per_row_ms() -> float:
+    import pandas as pd
+
+    from mlgate.model_io import load_model
+
+    example = json.loads((MODEL / "input_example.json").read_text())
+    row = pd.DataFrame(example["data"][:1], columns=example["columns"])
+    model = load_model(MODEL)
+    for _ in range(20):
+        model.predict_proba(row)
+    begin, n = time.perf_counter(), 300
+    for _ in range(n):
+        model.predict_proba(row)
+    return (time.perf_counter() - begin) / n * 1000
+
+
+def measure(name: str, cmd: list[str], ready: str, url: str, body: str) -> dict[str, float]:
+    proc, ready_s = start(cmd, ready)
+    try:
+        wrk(url, body) if os.environ.get("BENCH_WARMUP", "1") == "1" else None
+        result = wrk(url, body) | {"ready_s": ready_s, "rss_mb": rss_mb(proc)}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    print(f"  measured {name}", file=sys.stderr)
+    return result
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install wrk")
+    body = request_body()
+    mlflow = measure(
+        "mlflow",
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(MODEL),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "18081",
+            "-w",
+            "1",
+        ],
+        "http://127.0.0.1:18081/ping",
+        "http://127.0.0.1:18081/invocations",
+        body,
+    )
+    ours = measure(
+        "mlgate",
+        [str(BIN / "mlgate"), "serve", "--model-dir", str(MODEL), "--port", "18082"],
+        "http://127.0.0.1:18082/ready",
+        "http://127.0.0.1:18082/invocations",
+        body,
+    )
+    floor = floor_per_row_ms()
+    rows = [
+        ("req/s", "rps", "{:.0f}", lambda a, b: b / a, ">= 4x"),
+        ("p50 ms", "p50", "{:.2f}", lambda a, b: b / a, ""),
+        ("p99 ms", "p99", "{:.2f}", lambda a, b: b / a, "<= 0.25x"),
+        ("ready s", "ready_s", "{:.2f}", lambda a, b: b / a, "mlgate <= 3 s"),
+        ("RSS MB", "rss_mb", "{:.0f}", lambda a, b: b / a, "mlgate <= 150 MB"),
+        ("non-2xx", "non2xx", "{:.0f}", lambda a, b: 0.0, ""),
+    ]
+    print(f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s, POST /invocations, one row, one worker each")
+    print(f"{'':10}{'mlflow serve':>14}{'mlgate':>12}{'mlgate/mlflow':>15}  target")
+    for label, key, fmt, ratio, target in rows:
+        r = ratio(mlflow[key], ours[key]) if mlflow[key] else 0.0
+        print(f"{label:10}{fmt.format(mlflow[key]):>14}{fmt.format(ours[key]):>12}{r:>14.2f}x  {target}")
+    print(f"floor: in-process predict_proba on one row {floor:.2f} ms ({1000 / floor:.0f} rows/s on one core)")
+
+
+if __name__ == "__main__":
+    main()
