@@ -204,6 +204,72 @@ def image_push(tag: Annotated[str, typer.Argument(help="A built tag, registry/re
     typer.echo(push(tag))
 
 
+TargetOpt = Annotated[
+    str,
+    typer.Option(
+        help="docker: the local engine (container mlgate-ENV on the port of deploy/environments.yaml); "
+        "kubernetes: kubectl apply of deploy/k8s/overlays/ENV with the image pinned by digest, then rollout status."
+    ),
+]
+
+
+@app.command()
+def register(
+    git_sha: Annotated[str, typer.Option(help="Commit the model was built from.", envvar="GITHUB_SHA")] = "unknown",
+    reports: ReportsOpt = Path("reports"),
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Register the gated model in MLflow with its gate verdicts, data hash and git sha; prints the version."""
+    from mlgate.registry import register as do_register
+
+    typer.echo(do_register(load(params_file), reports, git_sha))
+
+
+@app.command()
+def deploy(
+    env: Annotated[str, typer.Option(help="dev, staging or production (deploy/environments.yaml).")],
+    image: Annotated[str, typer.Option(help="Immutable image reference repo@sha256:<digest>.")],
+    target: TargetOpt = "docker",
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Deploy one image digest to one environment, smoke-test it, roll back on failure.
+
+    On success the model version gets the environment's alias and the deploy is recorded
+    (MLflow experiment mlgate-deploys), which `mlgate rollback` reads."""
+    from mlgate.deploy.service import deploy as do_deploy
+
+    done = do_deploy(load(params_file), env, image, target)
+    typer.echo(f"deployed {done.image} to {done.env} (model version {done.model_version or '?'})")
+
+
+@app.command()
+def promote(
+    source: Annotated[str, typer.Option("--from", help="Environment whose running digest is promoted.")],
+    dest: Annotated[str, typer.Option("--to", help="Environment to deploy it to.")],
+    target: TargetOpt = "docker",
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Deploy exactly the digest running in --from to --to; refuses a model that did not pass the gates."""
+    from mlgate.deploy.service import promote as do_promote
+
+    done = do_promote(load(params_file), source, dest, target)
+    typer.echo(f"promoted {done.image} from {source} to {dest} (model version {done.model_version or '?'})")
+
+
+@app.command()
+def rollback(
+    env: Annotated[str, typer.Option(help="Environment to roll back.")],
+    to: Annotated[str | None, typer.Option(help="Model version to go back to (default: the previous digest).")] = None,
+    target: TargetOpt = "docker",
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Redeploy the previous successful digest of an environment (or that of --to VERSION)."""
+    from mlgate.deploy.service import rollback as do_rollback
+
+    done = do_rollback(load(params_file), env, to, target)
+    typer.echo(f"rolled {env} back to {done.image} (model version {done.model_version or '?'})")
+
+
 @app.command()
 def summary(params_file: ParamsOpt = "params.yaml") -> None:
     """Print the run's metrics and where its outputs are."""

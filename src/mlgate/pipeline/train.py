@@ -15,7 +15,7 @@ from mlgate.data.schema import FeatureSchema
 from mlgate.features import feature_spec
 from mlgate.model_io import RUN_FILE, trusted_types
 from mlgate.pipeline.model import build_pipeline
-from mlgate.serve.loaded import SERVING_FILE
+from mlgate.serve.loaded import SERVING_FILE, SMOKE_FILE
 
 
 def data_md5(dvc_file: Path = Path("data.dvc")) -> str | None:
@@ -52,6 +52,12 @@ def run(params: Params) -> None:
     FeatureSchema.from_frame(X, spec).save(model_dir)
     serving = {"threshold": params.evaluate.threshold, "model_name": params.mlflow.model_name, "data_md5": data_md5()}
     (model_dir / SERVING_FILE).write_text(json.dumps(serving, indent=2))
+    # A known request and its answer: every deploy's smoke test checks the served scores against it.
+    smoke = {
+        "records": json.loads(example.to_json(orient="records")),
+        "scores": [float(s) for s in model.predict_proba(example)[:, 1]],
+    }
+    (model_dir / SMOKE_FILE).write_text(json.dumps(smoke, indent=2))
 
     mlflow = tracking.configure(params.mlflow)
     with mlflow.start_run(run_name="train") as active:

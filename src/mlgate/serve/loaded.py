@@ -15,6 +15,7 @@ from mlgate.data.schema import FeatureSchema
 from mlgate.model_io import load_model, read_run
 
 SERVING_FILE = "serving.json"
+SMOKE_FILE = "smoke.json"
 
 
 @dataclass
