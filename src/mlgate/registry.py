@@ -47,7 +47,7 @@ def register(params: Params, reports_dir, git_sha: str) -> str:
     run_id = read_run(params.train.model_dir).get("run_id")
     if not run_id:
         raise MlgateError(f"{params.train.model_dir}: no MLflow run id (run.json); retrain with `dvc repro`")
-    mlflow, client = _client(params)
+    mlflow, _ = _client(params)
     tags = {
         "gate.data": verdicts["data"],
         "gate.model": verdicts["model"],
