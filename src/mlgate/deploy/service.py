@@ -9,7 +9,7 @@ from mlgate.config import Params
 from mlgate.deploy.environments import environment
 from mlgate.deploy.history import DeployRecord, history, record
 from mlgate.deploy.image import docker
-from mlgate.deploy.smoke import smoke_test
+from mlgate.deploy.smoke import smoke_test, wait_ready
 from mlgate.deploy.targets import target as make_target
 from mlgate.errors import MlgateError
 
@@ -45,7 +45,11 @@ def deploy(params: Params, env_name: str, image: str, target_name: str = "docker
     record(params.mlflow, entry)
     if problem:
         target.undo(env, previous)
-        back = f"rolled back to {previous}" if previous else "nothing ran before; removed"
+        back = "nothing ran before; removed"
+        if previous:
+            with target.reach(env) as url:
+                healthy = wait_ready(url) == 200
+            back = f"rolled back to {previous}" + ("" if healthy else " (which is not ready either)")
         raise DeployFailed(f"deploy of {image} to {env.name} failed: {problem}; {back}")
     if version:
         registry.set_alias(params, env.name, version, {f"deploy.{env.name}.image": image, "git_sha": git_sha})

@@ -20,15 +20,20 @@ def _call(url: str, body: dict | None = None, timeout: float = 5) -> tuple[int, 
         return 0, {}
 
 
-def smoke_test(base_url: str, smoke: dict, expected_version: dict, ready_timeout: float = 30) -> str | None:
-    """None when the service is healthy, else what failed (one line)."""
-    deadline = time.monotonic() + ready_timeout
-    status = 0
+def wait_ready(base_url: str, timeout: float = 30) -> int:
+    """Poll /ready until it answers 200 or `timeout` passes; returns the last status."""
+    deadline, status = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
         status, _ = _call(f"{base_url}/ready", timeout=2)
         if status == 200:
             break
         time.sleep(0.3)
+    return status
+
+
+def smoke_test(base_url: str, smoke: dict, expected_version: dict, ready_timeout: float = 30) -> str | None:
+    """None when the service is healthy, else what failed (one line)."""
+    status = wait_ready(base_url, ready_timeout)
     if status != 200:
         return f"not ready after {ready_timeout:.0f} s (last /ready status {status})"
     status, body = _call(f"{base_url}/predict", {"records": smoke["records"]})

@@ -7,6 +7,7 @@ so deploy, promote and rollback are written once in service.py.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import tempfile
@@ -80,7 +81,7 @@ def render(env: Environment, image: str, k8s_dir: Path = K8S_DIR) -> str:
                 {
                     "apiVersion": "kustomize.config.k8s.io/v1beta1",
                     "kind": "Kustomization",
-                    "resources": [str(overlay)],
+                    "resources": [os.path.relpath(overlay, tmp)],  # kustomize wants relative roots
                     "images": [{"name": K8S_IMAGE_NAME, "newName": repo, "digest": digest}],
                 }
             )
