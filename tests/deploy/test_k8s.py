@@ -47,7 +47,7 @@ def test_validates_against_kubernetes_schemas_offline(rendered, tmp_path: Path):
 
 
 def test_policies(rendered):
-    env, _, docs = rendered
+    _env, _, docs = rendered
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == IMAGE  # pinned by digest, never a tag
