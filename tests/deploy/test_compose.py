@@ -1,0 +1,30 @@
+"""The compose stack is valid compose-spec and wires MLflow to PostgreSQL with health-gated start-up."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE = ROOT / "deploy/compose.yaml"
+
+
+def test_compose_matches_the_compose_spec():
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_stack_wiring():
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert set(services) == {"postgres", "mlflow", "model"}
+    assert "postgresql://" in services["mlflow"]["command"] and "@postgres:5432/" in services["mlflow"]["command"]
+    assert services["mlflow"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert all("healthcheck" in services[s] for s in ("postgres", "mlflow"))
+    assert services["model"]["read_only"] is True
+    assert all(p.startswith("127.0.0.1:") for s in services.values() for p in s.get("ports", []))
+    assert (ROOT / services["mlflow"]["build"]["dockerfile"]).is_file()
