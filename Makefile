@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 # pip on some machines warns about missing local indexes; keep the log readable.
 PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
 
-.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve
+.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve test-unit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -53,3 +53,6 @@ image: install ## Build the serving image from outputs/model (after make run)
 
 bench-serve: install ## Same model behind mlflow models serve and mlgate serve, same wrk load (after make run)
 	python benchmarks/bench_serve.py
+
+test-unit: install ## Unit, data, model and in-process serving tests with coverage (no Docker, no act)
+	pytest -m "not container and not e2e and not workflows" --cov=mlgate --cov-report=xml --cov-report=term

@@ -155,10 +155,7 @@ def report(
     from mlgate.report.inputs import collect
     from mlgate.report.render import render
 
-    p = load(params_file)
-    if not p.evaluate.metrics_file.is_file():
-        raise MlgateError(f"{p.evaluate.metrics_file}: no metrics to report (run `make run` first)")
-    markdown = render(collect(p, base, reports))
+    markdown = render(collect(load(params_file), base, reports))
     typer.echo(markdown)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -268,6 +265,87 @@ def rollback(
 
     done = do_rollback(load(params_file), env, to, target)
     typer.echo(f"rolled {env} back to {done.image} (model version {done.model_version or '?'})")
+
+
+@image_app.command("smoke")
+def image_smoke(tag: Annotated[str, typer.Argument(help="A built image tag.")]) -> None:
+    """Run the image locally and smoke-test it (ready, known prediction, /version)."""
+    from mlgate.deploy.service import smoke_image
+
+    smoke_image(tag)
+    typer.echo(f"{tag}: smoke test passed")
+
+
+@image_app.command("save")
+def image_save(
+    tag: Annotated[str, typer.Argument(help="A built image tag.")],
+    output: Annotated[Path, typer.Option(help="Tar file to write.")] = Path("image/mlgate-serve.tar"),
+) -> None:
+    """docker save the image (handed from the build job to the publish job)."""
+    from mlgate.deploy.image import save
+
+    typer.echo(save(tag, output))
+
+
+@image_app.command("publish")
+def image_publish(archive: Annotated[Path, typer.Argument(help="Saved image tar.")]) -> None:
+    """Load, tag <repository>:<git sha>, log in (REGISTRY_TOKEN) and push; prints repo@sha256:..."""
+    from mlgate.deploy.image import publish
+
+    typer.echo(publish(archive))
+
+
+@image_app.command("resolve")
+def image_resolve(
+    sha: Annotated[
+        str | None, typer.Option(help="Commit whose image to resolve (default: GITHUB_SHA or HEAD).")
+    ] = None,
+) -> None:
+    """Print the digest reference of the image built for a commit: what a release promotes."""
+    from mlgate.deploy.image import resolve
+
+    typer.echo(resolve(sha))
+
+
+@gate_app.command("outputs")
+def gate_outputs(reports: ReportsOpt = Path("reports")) -> None:
+    """Print data-gate=... and model-gate=... (passed, failed or missing) for $GITHUB_OUTPUT."""
+    from mlgate.gates.result import load_report
+
+    for gate in ("data", "model"):
+        verdict = load_report(reports / f"{gate}_gate.json")
+        state = "missing" if verdict is None else ("passed" if verdict["passed"] else "failed")
+        typer.echo(f"{gate}-gate={state}")
+
+
+@app.command("report-target")
+def report_target(
+    pr: Annotated[str, typer.Option(help="Pull request number.")],
+    output: Annotated[Path, typer.Option(help="File the comment workflow reads.")] = Path("reports/pr-number"),
+) -> None:
+    """Record which pull request the report belongs to (digits only: the comment workflow trusts nothing else)."""
+    if not pr.isdigit():
+        raise MlgateError(f"--pr must be a pull request number, got {pr!r}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(pr + "\n")
+
+
+@app.command("release-notes")
+def release_notes(
+    image: Annotated[str, typer.Option(help="The released image, repo@sha256:...")],
+    output: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path("release-notes.md"),
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Release notes: the image digest and the committed metrics."""
+    import json
+
+    p = load(params_file)
+    if not p.evaluate.metrics_file.is_file():
+        raise MlgateError(f"{p.evaluate.metrics_file}: no committed metrics to publish")
+    metrics = json.loads(p.evaluate.metrics_file.read_text())
+    rows = "\n".join(f"| {k} | {metrics[k]:.4f} |" for k in ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier"))
+    output.write_text(f"Image: `{image}`\n\n| metric | value |\n|---|---:|\n{rows}\n")
+    typer.echo(output)
 
 
 @app.command()

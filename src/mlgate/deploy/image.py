@@ -80,3 +80,66 @@ def push(tag: str) -> str:
 def _git_sha(context: Path) -> str:
     result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=context, capture_output=True, text=True, check=False)
     return result.stdout.strip() or "unknown"
+
+
+def repository() -> str:
+    """Where images go: MLGATE_IMAGE_REPOSITORY, else GHCR for this GitHub repository (lower-cased)."""
+    explicit = os.environ.get("MLGATE_IMAGE_REPOSITORY", "").strip()
+    if explicit:
+        return explicit
+    github = os.environ.get("GITHUB_REPOSITORY", "").strip()
+    if not github:
+        raise MlgateError("no image repository: set MLGATE_IMAGE_REPOSITORY (e.g. 127.0.0.1:5000/mlgate)")
+    return f"ghcr.io/{github.lower()}"
+
+
+def login(repo: str) -> None:
+    """docker login to the repository's registry when REGISTRY_TOKEN is set (GHCR in Actions)."""
+    token = os.environ.get("REGISTRY_TOKEN")
+    if not token:
+        return
+    registry = repo.split("/", 1)[0]
+    user = os.environ.get("REGISTRY_USER", "token")
+    env = {**os.environ}
+    result = subprocess.run(
+        [docker_bin(), "login", registry, "-u", user, "--password-stdin"],
+        input=token,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise MlgateError(f"docker login {registry} failed: {result.stderr.strip()[-200:]}")
+
+
+def save(tag: str, output: Path) -> Path:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    docker("save", "-o", str(output), tag)
+    return output
+
+
+def publish(archive: Path, sha: str | None = None) -> str:
+    """Load a saved image, tag it <repository>:<git sha>, push it; returns repo@sha256:..."""
+    if not archive.is_file():
+        raise MlgateError(f"{archive}: no saved image (the build workflow uploads it)")
+    loaded = docker("load", "-i", str(archive)).stdout.strip().splitlines()[-1]
+    source = loaded.split(":", 1)[1].strip()  # "Loaded image: name:tag"
+    repo, sha = repository(), sha or os.environ.get("GITHUB_SHA") or _git_sha(Path("."))
+    tag = f"{repo}:{sha}"
+    docker("tag", source, tag)
+    login(repo)
+    return push(tag)
+
+
+def resolve(sha: str | None = None) -> str:
+    """The digest reference of the image built for a commit (tag <repository>:<sha>)."""
+    repo, sha = repository(), sha or os.environ.get("GITHUB_SHA") or _git_sha(Path("."))
+    tag = f"{repo}:{sha}"
+    login(repo)
+    docker("pull", tag)
+    digests = json.loads(docker("image", "inspect", "--format", "{{json .RepoDigests}}", tag).stdout)
+    found = [d for d in digests if d.startswith(repo + "@")]
+    if not found:
+        raise MlgateError(f"{tag}: no digest in the registry")
+    return found[0]

@@ -83,3 +83,21 @@ def rollback(params: Params, env_name: str, to_version: str | None = None, targe
         wanted = f"model version {to_version}" if to_version else "an earlier digest"
         raise MlgateError(f"--env {env.name}: no successful deploy of {wanted} to roll back to")
     return deploy(params, env.name, past[0].image, target_name)
+
+
+def smoke_image(tag: str) -> None:
+    """Run the image on a free loopback port and smoke-test it, as a deploy would; always removes it."""
+    import socket
+
+    labels, smoke = _inspect(tag)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    name = f"mlgate-smoke-{port}"
+    docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", "--read-only", "--tmpfs", "/tmp", tag)
+    try:
+        problem = smoke_test(f"http://127.0.0.1:{port}", smoke, {"git_sha": labels.get(REVISION_LABEL, "")})
+    finally:
+        docker("rm", "-f", name, check=False)
+    if problem:
+        raise DeployFailed(f"smoke test of {tag} failed: {problem}")

@@ -59,6 +59,8 @@ def _metric_gate(name: str, model_gate: dict | None) -> str:
 
 
 def metrics_table(inputs: ReportInputs) -> str:
+    if not inputs.metrics:
+        return "No metrics: the pipeline stopped before the model was evaluated."
     base, prod = inputs.base_metrics or {}, inputs.production or {}
     rows = [
         f"| metric | base (`{inputs.base_label}`) | this PR | Δ | Δ % | production | gate |",
@@ -74,6 +76,8 @@ def metrics_table(inputs: ReportInputs) -> str:
             f"| {_metric_gate(name, inputs.model_gate)} |"
         )
     notes = []
+    if inputs.model_gate is None:
+        notes.append("The pipeline stopped before the model gate: these are the committed metrics, not this run's.")
     if inputs.base_metrics is None:
         notes.append(f"No metrics committed at `{inputs.base_label}`: first run, nothing to compare.")
     if inputs.production is None:
