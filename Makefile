@@ -18,7 +18,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[pipeline,dev]' $(PIP_QUIET)
 	touch $@
 
+ifdef MLGATE_PREINSTALLED
+install: ## (MLGATE_PREINSTALLED set: use the mlgate already on PATH, as the workflow tests do)
+	@command -v mlgate >/dev/null || { echo "MLGATE_PREINSTALLED is set but mlgate is not on PATH" >&2; exit 1; }
+else
 install: $(VENV)/.installed ## Create the venv and install mlgate with pinned dependencies
+endif
 
 data: install ## Get data/: dvc pull, or regenerate the sample and verify it against data.dvc
 	mlgate data pull
