@@ -141,7 +141,13 @@ def test_comment_workflow_posts_the_report_once(world):
 
 def test_pull_request_with_corrupted_data_fails_at_the_data_gate(world, tmp_path):
     clone = copy_repo(tmp_path / "corrupt")
+    # The PR changes the data the DVC way: new data.dvc, data pushed to the (shared) remote.
     write_csv(generate(20_000, seed=5).assign(is_fraud=0), clone / "data/transactions.csv")
+    dvc = str(BIN / "dvc")
+    for cmd in ([dvc, "remote", "modify", "local", "url", str(tmp_path / "remote")], [dvc, "add", "data"],
+                [dvc, "push"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "new data"]):
+        subprocess.run(cmd, cwd=clone, check=True, capture_output=True)
+    shutil.rmtree(clone / "data")  # the runner starts without it: make data pulls the PR's data
     corrupt = {**world, "repo": clone, "artifacts": tmp_path / "artifacts"}
     corrupt["artifacts"].mkdir()
     rc, lines, messages = act(corrupt, SCENARIOS[2], _pr_event(8), jobs=["pipeline"], secrets=False)
@@ -149,7 +155,7 @@ def test_pull_request_with_corrupted_data_fails_at_the_data_gate(world, tmp_path
     assert "data gate failed: class_balance" in messages
     assert "Running stage 'train'" not in messages
     report = (corrupt["artifacts"] / "pr-report/reports/report.md").read_text()
-    assert "Gates failed:** data gate (class_balance)" in report
+    assert "Gates failed:** data gate (class_balance" in report
 
 
 def test_push_to_main_builds_pushes_and_deploys_dev(world):
