@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mlgate.data.generate import generate, write_csv
 from tests.conftest import ROOT, copy_repo
@@ -91,35 +90,47 @@ def act(world, scenario: Scenario, event: dict, jobs: list[str] | None = None, s
     for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "MLGATE_DOCKER", "BASE_IMAGE", "MLGATE_PIP_CA"):
         if os.environ.get(key):
             env[key] = os.environ[key]
-    cmd = [str(BIN / "act"), scenario.event, "-W", f".github/workflows/{scenario.workflow}",
-           "-P", "ubuntu-latest=-self-hosted", "--json", "-e", str(event_file), *_pins(),
-           "--var", f"IMAGE_REPOSITORY={REPOSITORY}", "--var", "DEPLOY_TARGET=docker"]
+    cmd = [
+        str(BIN / "act"),
+        scenario.event,
+        "-W",
+        f".github/workflows/{scenario.workflow}",
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--json",
+        "-e",
+        str(event_file),
+        *_pins(),
+        "--var",
+        f"IMAGE_REPOSITORY={REPOSITORY}",
+        "--var",
+        "DEPLOY_TARGET=docker",
+    ]
     for key, value in env.items():
         cmd += ["--env", f"{key}={value}"]
     if secrets:
         cmd += ["-s", f"MLFLOW_TRACKING_URI={world['store']}"]
     for job in jobs or []:
         cmd += ["-j", job]
-    result = subprocess.run(cmd, cwd=world["repo"], capture_output=True, text=True, timeout=1500,
-                            env={**os.environ, **env})
+    result = subprocess.run(
+        cmd, cwd=world["repo"], capture_output=True, text=True, timeout=1500, env={**os.environ, **env}
+    )
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     messages = "\n".join(str(line.get("msg", "")) for line in lines)
     (world["root"] / f"{scenario.name}.log").write_text(messages + result.stderr)
     return result.returncode, lines, messages
 
 
-def _job_results(lines) -> dict[str, str]:
-    return {line["jobID"] if "jobID" in line else line.get("job"): line["jobResult"]
-            for line in lines if "jobResult" in line}
-
-
 def _pr_event(number: int) -> dict:
-    return {"pull_request": {"number": number, "head": {"ref": "feature"}, "base": {"ref": "main"}},
-            "number": number, "repository": {"full_name": "acme/mlgate"}}
+    return {
+        "pull_request": {"number": number, "head": {"ref": "feature"}, "base": {"ref": "main"}},
+        "number": number,
+        "repository": {"full_name": "acme/mlgate"},
+    }
 
 
 def test_pull_request_passes_every_gate_and_reports(world):
-    rc, lines, messages = act(world, SCENARIOS[0], _pr_event(7), jobs=["pipeline", "build"], secrets=False)
+    rc, _lines, messages = act(world, SCENARIOS[0], _pr_event(7), jobs=["pipeline", "build"], secrets=False)
     assert rc == 0, messages[-3000:]
     assert "data gate: PASSED" in messages and "model gate: PASSED" in messages
     report = (world["artifacts"] / "pr-report/reports/report.md").read_text()
@@ -144,13 +155,17 @@ def test_pull_request_with_corrupted_data_fails_at_the_data_gate(world, tmp_path
     # The PR changes the data the DVC way: new data.dvc, data pushed to the (shared) remote.
     write_csv(generate(20_000, seed=5).assign(is_fraud=0), clone / "data/transactions.csv")
     dvc = str(BIN / "dvc")
-    for cmd in ([dvc, "remote", "modify", "local", "url", str(tmp_path / "remote")], [dvc, "add", "data"],
-                [dvc, "push"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "new data"]):
+    for cmd in (
+        [dvc, "remote", "modify", "local", "url", str(tmp_path / "remote")],
+        [dvc, "add", "data"],
+        [dvc, "push"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "new data"],
+    ):
         subprocess.run(cmd, cwd=clone, check=True, capture_output=True)
     shutil.rmtree(clone / "data")  # the runner starts without it: make data pulls the PR's data
     corrupt = {**world, "repo": clone, "artifacts": tmp_path / "artifacts"}
     corrupt["artifacts"].mkdir()
-    rc, lines, messages = act(corrupt, SCENARIOS[2], _pr_event(8), jobs=["pipeline"], secrets=False)
+    rc, _lines, messages = act(corrupt, SCENARIOS[2], _pr_event(8), jobs=["pipeline"], secrets=False)
     assert rc != 0
     assert "data gate failed: class_balance" in messages
     assert "Running stage 'train'" not in messages
@@ -159,7 +174,7 @@ def test_pull_request_with_corrupted_data_fails_at_the_data_gate(world, tmp_path
 
 
 def test_push_to_main_builds_pushes_and_deploys_dev(world):
-    rc, lines, messages = act(world, SCENARIOS[3], {"ref": "refs/heads/main"})
+    rc, _lines, messages = act(world, SCENARIOS[3], {"ref": "refs/heads/main"})
     assert rc == 0, messages[-3000:]
     assert f"deployed {REPOSITORY}@sha256:" in messages and "to dev" in messages
     from mlgate.deploy.image import docker
@@ -172,7 +187,7 @@ def test_push_to_main_builds_pushes_and_deploys_dev(world):
 def test_tag_promotes_the_same_digest_to_staging_and_production(world):
     from mlgate.deploy.image import docker
 
-    rc, lines, messages = act(world, SCENARIOS[4], {"ref": "refs/tags/v1.0.0"})
+    rc, _lines, messages = act(world, SCENARIOS[4], {"ref": "refs/tags/v1.0.0"})
     assert rc == 0, messages[-3000:]
     for env in ("staging", "production"):
         label = docker("inspect", "--format", '{{index .Config.Labels "io.mlgate.image"}}', f"mlgate-{env}").stdout
@@ -190,8 +205,13 @@ def test_manual_rollback_restores_the_previous_digest(world, tmp_path):
     assert newer
     newer_ref = push(f"{REPOSITORY}:newer")
     env = {**os.environ, "MLFLOW_TRACKING_URI": world["store"]}
-    deployed = subprocess.run([str(BIN / "mlgate"), "deploy", "--env", "production", "--image", newer_ref],
-                              cwd=repo, env=env, capture_output=True, text=True)
+    deployed = subprocess.run(
+        [str(BIN / "mlgate"), "deploy", "--env", "production", "--image", newer_ref],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert deployed.returncode == 0, deployed.stderr
     event = {"inputs": {"environment": "production", "version": "", "target": "docker"}}
     rc, _, messages = act(world, SCENARIOS[5], event)
@@ -200,13 +220,3 @@ def test_manual_rollback_restores_the_previous_digest(world, tmp_path):
     assert label.strip() == world["image"]
     for env_name in ("dev", "staging", "production"):
         docker("rm", "-f", f"mlgate-{env_name}", check=False)
-
-
-def test_scenarios_cover_every_workflow_file():
-    workflows = {p.name for p in (ROOT / ".github/workflows").glob("*.yml")}
-    top = {s.workflow for s in SCENARIOS}
-    called = set()
-    for name in top:
-        doc = yaml.safe_load((ROOT / ".github/workflows" / name).read_text())
-        called |= {Path(job["uses"]).name for job in doc["jobs"].values() if "uses" in job}
-    assert workflows == top | called

@@ -89,7 +89,9 @@ def test_write_grants_are_where_they_are_needed():
     assert "id-token" not in str(grants)  # no OIDC until a cloud login needs it
 
 
-@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.name != "action.yml" else p.parent.name)
+@pytest.mark.parametrize(
+    "path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.name != "action.yml" else p.parent.name
+)
 def test_third_party_actions_pinned_by_sha_with_version(path):
     text = path.read_text()
     for line in text.splitlines():
@@ -100,7 +102,9 @@ def test_third_party_actions_pinned_by_sha_with_version(path):
         assert re.search(r"# v\d", line), f"version comment: {line}"
 
 
-@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.name != "action.yml" else p.parent.name)
+@pytest.mark.parametrize(
+    "path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.name != "action.yml" else p.parent.name
+)
 def test_no_expressions_inside_run(path):
     def steps(doc):
         for job in (doc.get("jobs") or {}).values():
