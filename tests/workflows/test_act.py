@@ -197,12 +197,14 @@ def test_tag_promotes_the_same_digest_to_staging_and_production(world):
 
 
 def test_manual_rollback_restores_the_previous_digest(world, tmp_path):
-    from mlgate.deploy.image import build, docker, push
+    from mlgate.deploy.image import docker, push
 
     repo = world["repo"]
-    shutil.copytree(repo / "outputs", tmp_path / "outputs") if (repo / "outputs").exists() else None
-    newer = build(f"{REPOSITORY}:newer", context=repo, git_sha="newer-sha", model_version="")
-    assert newer
+    # A later release of the same model: another digest, so production has something to go back from.
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {world['image']}\nENV MLGATE_GIT_SHA=newer-sha\nLABEL org.opencontainers.image.revision=newer-sha\n"
+    )
+    docker("build", "-q", "-t", f"{REPOSITORY}:newer", str(tmp_path))
     newer_ref = push(f"{REPOSITORY}:newer")
     env = {**os.environ, "MLFLOW_TRACKING_URI": world["store"]}
     deployed = subprocess.run(
