@@ -44,9 +44,8 @@ class Batcher:
                 rows += len(jobs[-1][0])
             records = [r for batch, _ in jobs for r in batch]
             try:
-                # Inline on the loop: the batch is CPU-bound anyway, and requests that arrive
-                # meanwhile queue up to form the next batch (no worker threads, no malloc arenas).
-                scores = self._predict(records)
+                # In a worker thread, so the loop keeps accepting requests that form the next batch.
+                scores = await asyncio.to_thread(self._predict, records)
             except Exception as exc:  # one bad batch must not kill the loop
                 for _, future in jobs:
                     if not future.done():
@@ -57,4 +56,3 @@ class Batcher:
                 if not future.done():
                     future.set_result(scores[start : start + len(batch)])
                 start += len(batch)
-            await asyncio.sleep(0)  # let the answered requests go out before the next batch
