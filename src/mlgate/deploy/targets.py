@@ -100,8 +100,19 @@ def render(env: Environment, image: str, k8s_dir: Path = K8S_DIR) -> str:
 class KubernetesTarget:
     name = "kubernetes"
 
+    def __init__(self) -> None:
+        """In CI the cluster credentials arrive as a secret (KUBECONFIG_DATA); kubectl wants a file."""
+        self.env = dict(os.environ)
+        if data := os.environ.get("KUBECONFIG_DATA"):
+            handle, path = tempfile.mkstemp(prefix="kubeconfig-")
+            with os.fdopen(handle, "w") as out:
+                out.write(data)
+            self.env["KUBECONFIG"] = path
+
     def _kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["kubectl", *args], input=stdin, capture_output=True, text=True, check=False, env=self.env
+        )
         if check and result.returncode != 0:
             raise MlgateError(f"kubectl {args[0]} failed: {result.stderr.strip()[-300:]}")
         return result
