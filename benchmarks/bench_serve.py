@@ -32,9 +32,15 @@ def request_body() -> str:
     return json.dumps({"dataframe_split": {"columns": example["columns"], "data": example["data"][:1]}})
 
 
-def start(cmd: list[str], ready_url: str) -> tuple[subprocess.Popen, float]:
+def start(cmd: list[str], ready_url: str, env: dict | None = None) -> tuple[subprocess.Popen, float]:
     begin = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
     while time.perf_counter() - begin < 120:
         try:
             with urllib.request.urlopen(ready_url, timeout=1) as r:
@@ -92,8 +98,8 @@ def floor_per_row_ms() -> float:
     return (time.perf_counter() - begin) / n * 1000
 
 
-def measure(name: str, cmd: list[str], ready: str, url: str, body: str) -> dict[str, float]:
-    proc, ready_s = start(cmd, ready)
+def measure(name: str, cmd: list[str], ready: str, url: str, body: str, env: dict | None = None) -> dict[str, float]:
+    proc, ready_s = start(cmd, ready, env)
     try:
         wrk(url, body) if os.environ.get("BENCH_WARMUP", "1") == "1" else None
         result = wrk(url, body) | {"ready_s": ready_s, "rss_mb": rss_mb(proc)}
