@@ -3,7 +3,8 @@
 Same request (one transaction, MLflow `dataframe_split` to /invocations), same client (wrk on
 loopback, same threads/connections/duration), one worker each. Prints req/s, p50, p99, ready
 time and RSS side by side with the ratios, plus in-process predict_proba on one row as the floor.
-Run after `make run`: `make bench-serve` (needs wrk: apt-get install wrk).
+Run after `make run`: `make bench-serve` (needs wrk: apt-get install wrk). With BENCH_IMAGE=<tag>
+mlgate is measured as it ships, in its container (memory from docker stats).
 """
 
 from __future__ import annotations
@@ -96,6 +97,33 @@ def floor_per_row_ms() -> float:
     for _ in range(n):
         model.predict_proba(row)
     return (time.perf_counter() - begin) / n * 1000
+
+
+def measure_image(image: str, url: str, body: str) -> dict[str, float]:
+    """mlgate as it ships: the serving image (no training packages in the process)."""
+    from mlgate.deploy.image import docker
+
+    docker("rm", "-f", "mlgate-bench", check=False)
+    begin = time.perf_counter()
+    docker("run", "-d", "--name", "mlgate-bench", "-p", "127.0.0.1:18082:8080", image)
+    try:
+        while time.perf_counter() - begin < 120:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:18082/ready", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        ready_s = time.perf_counter() - begin
+        wrk(url, body)
+        result = wrk(url, body)
+        usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", "mlgate-bench").stdout.split("/")[0]
+        value, unit = re.match(r"([\d.]+)\s*([KMG]i?B)", usage.strip()).groups()
+        rss = float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "kB": 1 / 1000, "MB": 1, "GB": 1000}[unit]
+    finally:
+        docker("rm", "-f", "mlgate-bench", check=False)
+    print("  measured mlgate (image)", file=sys.stderr)
+    return result | {"ready_s": ready_s, "rss_mb": rss}
 
 
 def measure(name: str, cmd: list[str], ready: str, url: str, body: str, env: dict | None = None) -> dict[str, float]:
