@@ -33,7 +33,7 @@ def register(params: Params, reports_dir, git_sha: str) -> str:
 
     from mlgate.errors import MlgateError
     from mlgate.model_io import read_run
-    from mlgate.pipeline.train import data_md5
+    from mlgate.versioning import data_md5
 
     verdicts = {}
     for gate in ("data", "model"):

@@ -4,7 +4,6 @@ non-regression against the base branch's metrics and the model holding the `prod
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pandas as pd
 
@@ -14,15 +13,16 @@ from mlgate.gates.data import _dataset, _sample, run_deepcheck
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
 from mlgate.pipeline.metrics import LOWER_IS_BETTER, score_metrics
+from mlgate.versioning import git_show
 
 
 def base_metrics_at(rev: str, path: str) -> dict | None:
     """The metrics file as committed at a git ref; None when the ref or the file is not there."""
-    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
-    if shown.returncode != 0:
+    text = git_show(rev, path)
+    if text is None:
         return None
     try:
-        return json.loads(shown.stdout)
+        return json.loads(text)
     except json.JSONDecodeError:
         return None
 

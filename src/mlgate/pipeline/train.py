@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
-import yaml
 from mlflow.models import infer_signature
 
 from mlgate import tracking
@@ -16,13 +14,7 @@ from mlgate.features import feature_spec
 from mlgate.model_io import RUN_FILE, trusted_types
 from mlgate.pipeline.model import build_pipeline
 from mlgate.serve.loaded import SERVING_FILE, SMOKE_FILE
-
-
-def data_md5(dvc_file: Path = Path("data.dvc")) -> str | None:
-    """The dataset's DVC hash: which data this model learned from."""
-    if not dvc_file.is_file():
-        return None
-    return str(yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]).removesuffix(".dir")
+from mlgate.versioning import data_md5
 
 
 def run(params: Params) -> None:

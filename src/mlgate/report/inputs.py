@@ -11,9 +11,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from mlgate.config import Params
+from mlgate.versioning import data_md5, dvc_md5, git_show
 
 
 @dataclass
@@ -46,22 +45,11 @@ def _json(path: Path) -> dict | list | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _git_show(rev: str, path: Path) -> str | None:
-    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
-    return shown.stdout if shown.returncode == 0 else None
-
-
 def _dvc_json(*args: str) -> dict:
     result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True, check=False)
     if result.returncode != 0 or not result.stdout.strip():
         return {}
     return json.loads(result.stdout)
-
-
-def _data_md5(text: str | None) -> str | None:
-    if not text:
-        return None
-    return str(yaml.safe_load(text)["outs"][0]["md5"]).removesuffix(".dir")
 
 
 def links_from_env(reports_dir: Path) -> dict[str, str]:
@@ -77,7 +65,7 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
     """The working tree's run against the committed state at `base` (a branch, tag or sha)."""
     metrics_file = params.evaluate.metrics_file
     metrics = _json(metrics_file) or {}
-    base_text = _git_show(base, metrics_file)
+    base_text = git_show(base, metrics_file)
     base_metrics = json.loads(base_text) if base_text else None
     changed = {}
     for file_diff in _dvc_json("params", "diff", base).values():
@@ -85,7 +73,7 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
             changed[key] = (change.get("old"), change.get("new"))
     data_gate = _json(reports_dir / "data_gate.json")
     model_gate = _json(reports_dir / "model_gate.json")
-    base_curve = _git_show(base, params.evaluate.plots_dir / "pr.json")
+    base_curve = git_show(base, params.evaluate.plots_dir / "pr.json")
     return ReportInputs(
         metrics=metrics,
         base_metrics=base_metrics,
@@ -93,8 +81,8 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
         production=(model_gate or {}).get("info", {}).get("production"),
         params_changed=changed,
         data=DataChange(
-            base_md5=_data_md5(_git_show(base, Path("data.dvc"))),
-            md5=_data_md5(Path("data.dvc").read_text() if Path("data.dvc").is_file() else None),
+            base_md5=dvc_md5(git_show(base, Path("data.dvc"))),
+            md5=data_md5(),
             rows=(data_gate or {}).get("info", {}).get("rows"),
         ),
         data_gate=data_gate,
