@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from threadpoolctl import threadpool_limits
 
 from mlgate.data.schema import FeatureSchema
 from mlgate.serve.batcher import Batcher
@@ -101,9 +100,6 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # One BLAS/OpenMP thread: requests are a few rows, where thread fan-out costs more than it
-        # saves (latency tail, memory); scale with server processes instead.
-        threadpool_limits(int(os.environ.get("MLGATE_THREADS", "1")))
         try:
             loaded = load(model_dir)
             state["model"], state["error"] = loaded, None
