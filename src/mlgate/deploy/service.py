@@ -10,6 +10,7 @@ from mlgate.deploy.environments import environment
 from mlgate.deploy.history import DeployRecord, history, record
 from mlgate.deploy.image import docker
 from mlgate.deploy.smoke import smoke_test, wait_ready
+from mlgate.deploy.targets import free_port
 from mlgate.deploy.targets import target as make_target
 from mlgate.errors import MlgateError
 
@@ -87,12 +88,8 @@ def rollback(params: Params, env_name: str, to_version: str | None = None, targe
 
 def smoke_image(tag: str) -> None:
     """Run the image on a free loopback port and smoke-test it, as a deploy would; always removes it."""
-    import socket
-
     labels, smoke = _inspect(tag)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     name = f"mlgate-smoke-{port}"
     docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", "--read-only", "--tmpfs", "/tmp", tag)
     try:

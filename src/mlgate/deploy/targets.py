@@ -24,6 +24,13 @@ K8S_DIR = Path("deploy/k8s")
 K8S_IMAGE_NAME = "mlgate-serve"  # the image name the base manifests use; kustomize swaps in the digest
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class DockerTarget:
     name = "docker"
 
@@ -139,9 +146,7 @@ class KubernetesTarget:
 
     @contextmanager
     def reach(self, env: Environment):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         forward = subprocess.Popen(
             ["kubectl", "port-forward", "-n", env.namespace, "service/mlgate", f"{port}:80"],
             stdout=subprocess.DEVNULL,

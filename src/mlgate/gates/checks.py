@@ -35,6 +35,33 @@ def _max(values) -> float:
     return max(values, default=0.0)
 
 
+def _drift_score(value: dict) -> float:
+    return float(value["Drift score"])
+
+
+def _max_feature_drift(value: dict) -> float:
+    return _max(f["Drift score"] for f in value.values())
+
+
+def _feature_drift(limit: float) -> Any:
+    return dc.FeatureDrift().add_condition_drift_score_less_than(limit, limit)
+
+
+def _label_drift(limit: float) -> Any:
+    return dc.LabelDrift().add_condition_drift_score_less_than(limit)
+
+
+def _calibration(limit: float) -> Any:
+    from deepchecks.core import ConditionCategory, ConditionResult
+
+    def within(value: dict) -> ConditionResult:
+        worst = _max(value.values())
+        category = ConditionCategory.PASS if worst <= limit else ConditionCategory.FAIL
+        return ConditionResult(category, f"Brier score {worst:.4f} (limit {limit})")
+
+    return dc.CalibrationScore().add_condition(f"Brier score <= {limit}", within)
+
+
 def _rare_type_ratio(value: dict) -> float:
     return _max(min(types.values()) for types in value.values() if len(types) >= 2)
 
@@ -85,15 +112,15 @@ DEEPCHECKS: dict[str, Spec] = {
     "feature_drift": Spec(
         "split",
         "max_score",
-        lambda t: dc.FeatureDrift().add_condition_drift_score_less_than(t, t),
-        lambda v: _max(f["Drift score"] for f in v.values()),
+        _feature_drift,
+        _max_feature_drift,
         "drift score per feature < {}",
     ),
     "label_drift": Spec(
         "split",
         "max_score",
-        lambda t: dc.LabelDrift().add_condition_drift_score_less_than(t),
-        lambda v: float(v["Drift score"]),
+        _label_drift,
+        _drift_score,
         "label drift score < {}",
     ),
     "new_category": Spec(
@@ -113,39 +140,26 @@ DEEPCHECKS: dict[str, Spec] = {
     "reference_feature_drift": Spec(
         "reference",
         "max_score",
-        lambda t: dc.FeatureDrift().add_condition_drift_score_less_than(t, t),
-        lambda v: _max(f["Drift score"] for f in v.values()),
+        _feature_drift,
+        _max_feature_drift,
         "drift vs reference per feature < {}",
     ),
     "reference_label_drift": Spec(
         "reference",
         "max_score",
-        lambda t: dc.LabelDrift().add_condition_drift_score_less_than(t),
-        lambda v: float(v["Drift score"]),
+        _label_drift,
+        _drift_score,
         "label drift vs reference < {}",
     ),
     "prediction_drift": Spec(
         "model",
         "max_score",
         lambda t: dc.PredictionDrift().add_condition_drift_score_less_than(t),
-        lambda v: float(v["Drift score"]),
+        _drift_score,
         "train/test prediction drift < {}",
     ),
-    "calibration": Spec(
-        "model", "max_brier", lambda t: _calibration(t), lambda v: _max(v.values()), "Brier score <= {}"
-    ),
+    "calibration": Spec("model", "max_brier", _calibration, lambda v: _max(v.values()), "Brier score <= {}"),
 }
-
-
-def _calibration(limit: float) -> Any:
-    from deepchecks.core import ConditionCategory, ConditionResult
-
-    def within(value: dict) -> ConditionResult:
-        worst = _max(value.values())
-        category = ConditionCategory.PASS if worst <= limit else ConditionCategory.FAIL
-        return ConditionResult(category, f"Brier score {worst:.4f} (limit {limit})")
-
-    return dc.CalibrationScore().add_condition(f"Brier score <= {limit}", within)
 
 
 def build(name: str, config: CheckConfig) -> Any:
