@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from mlgate.deploy.image import build, docker
+from mlgate.deploy.smoke import call_json
 from mlgate.model_io import load_model
 from tests.conftest import build_context
 
@@ -31,23 +30,6 @@ def image(engine, trained_dir, tmp_path_factory) -> str:
     return tag
 
 
-def _get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
-
-
-def _post(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
-
-
 def _run(image: str, name: str, *extra: str) -> str:
     docker("rm", "-f", name, check=False)
     docker("run", "-d", "--name", name, "-p", "127.0.0.1::8080", *extra, image)
@@ -58,12 +40,9 @@ def _run(image: str, name: str, *extra: str) -> str:
 def _wait(url: str, seconds: float = 30) -> int:
     deadline, status = time.monotonic() + seconds, 0
     while time.monotonic() < deadline:
-        try:
-            status, _ = _get(url)
-            if status == 200:
-                return status
-        except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
-            pass
+        status, _ = call_json(url, timeout=2)
+        if status == 200:
+            break
         time.sleep(0.2)
     return status
 
@@ -79,11 +58,11 @@ def served(image):
 def test_container_becomes_ready_and_predicts_like_the_model(served, records, model_dir):
     _, url = served
     assert _wait(f"{url}/ready") == 200
-    status, body = _post(f"{url}/predict", {"records": records})
+    status, body = call_json(f"{url}/predict", {"records": records})
     assert status == 200
     expected = load_model(model_dir).predict_proba(pd.DataFrame(records))[:, 1]
     assert [p["score"] for p in body["predictions"]] == pytest.approx(list(expected), abs=1e-9)
-    status, version = _get(f"{url}/version")
+    status, version = call_json(f"{url}/version")
     assert version["git_sha"] == "0123abc" and version["build_time"] != "unknown"
 
 
@@ -119,7 +98,7 @@ def test_corrupt_model_never_becomes_ready(image, tmp_path: Path, model_dir):
     try:
         assert _wait(f"{url}/health", 20) == 200  # alive...
         for _ in range(10):  # ...but never ready
-            status, body = _get(f"{url}/ready")
+            status, body = call_json(f"{url}/ready")
             assert status == 503 and "model not loaded" in body["detail"]
             time.sleep(0.3)
     finally:
