@@ -5,24 +5,37 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
-# pip on some machines warns about missing local indexes; keep the log readable.
-PIP_QUIET := 2>&1 | { grep -v "^WARNING: Location" || true; }
+# uv installs exactly what uv.lock says (--frozen: no resolution, no drift). When the machine has no
+# uv, a pinned one is bootstrapped into .uv/ with pip, once.
+UV_VERSION := 0.13.9
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.uv/bin/uv)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+# The roles a machine installs (extras of pyproject.toml): everything on a laptop and for the tests;
+# CI jobs ask for less, e.g. `make install EXTRAS=deploy`.
+EXTRAS ?= pipeline dev
+space := $(eval) $(eval)
+INSTALLED := $(VENV)/.installed-$(subst $(space),-,$(strip $(EXTRAS)))
 
 .PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve test-unit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -c constraints.txt -e '.[pipeline,dev]' $(PIP_QUIET)
+$(CURDIR)/.uv/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.uv
+	$(CURDIR)/.uv/bin/pip install -q uv==$(UV_VERSION)
+
+$(INSTALLED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen $(addprefix --extra ,$(EXTRAS))
+	rm -f $(VENV)/.installed-*
 	touch $@
 
 ifdef MLGATE_PREINSTALLED
 install: ## (MLGATE_PREINSTALLED set: use the mlgate already on PATH, as the workflow tests do)
 	@command -v mlgate >/dev/null || { echo "MLGATE_PREINSTALLED is set but mlgate is not on PATH" >&2; exit 1; }
 else
-install: $(VENV)/.installed ## Create the venv and install mlgate with pinned dependencies
+install: $(INSTALLED) ## Create the venv: exactly uv.lock (roles: EXTRAS="pipeline dev")
 endif
 
 data: install ## Get data/: dvc pull, or regenerate the sample and verify it against data.dvc

@@ -119,7 +119,7 @@ def engine():
 
 def build_context(dest: Path, model_dir: Path) -> Path:
     """A Docker build context like the repo's: code, pins, deploy/ and a model directory."""
-    for name in ("pyproject.toml", "constraints.txt", "README.md", ".dockerignore"):
+    for name in ("pyproject.toml", "uv.lock", "README.md", ".dockerignore"):
         shutil.copy(ROOT / name, dest / name)
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "deploy", dest / "deploy")
