@@ -42,7 +42,7 @@ def trained_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     shutil.copy(ROOT / "params.yaml", root / "params.yaml")
     params = load_params(root / "params.yaml")
-    write_csv(generate(params.data.rows, seed=11), root / "data/transactions.csv")
+    write_csv(generate(params.sample.rows, seed=11), root / "data/transactions.csv")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")

@@ -28,21 +28,23 @@ ParamsOpt = Annotated[str, typer.Option("--params", help="Path of params.yaml.")
 
 @data_app.command("generate")
 def data_generate(
-    rows: Annotated[int | None, typer.Option(help="Rows to generate (default: data.rows).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (default: data.seed).")] = None,
+    rows: Annotated[int | None, typer.Option(help="Rows to generate (default: sample.rows).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: sample.seed).")] = None,
     shift: Annotated[float, typer.Option(help="Drift strength: 0 = the tracked sample, 1 = strong drift.")] = 0.0,
     out: Annotated[Path | None, typer.Option(help="Output CSV (default: data.path).")] = None,
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
     """Write the synthetic card-transactions sample (same rows and seed give the same bytes)."""
+    from mlgate.config import SampleConfig
     from mlgate.data.generate import generate, write_csv
 
-    p = load(params_file).data
+    p = load(params_file)
+    sample = p.sample or SampleConfig()
     if rows is not None and rows <= 0:
         raise MlgateError(f"--rows must be positive, got {rows}")
     if shift < 0:
         raise MlgateError(f"--shift must be >= 0, got {shift}")
-    path = write_csv(generate(rows or p.rows, p.seed if seed is None else seed, shift), out or p.path)
+    path = write_csv(generate(rows or sample.rows, sample.seed if seed is None else seed, shift), out or p.data.path)
     typer.echo(f"wrote {path}")
 
 

@@ -25,9 +25,21 @@ class _Strict(BaseModel):
 
 
 class DataConfig(_Strict):
-    path: Path = Path("data/transactions.csv")
-    target: str = "is_fraud"
-    id_column: str = "transaction_id"
+    """The project's dataset: the one file in data/, its binary target and the label that counts as positive."""
+
+    path: Path
+    target: str
+    positive: str | int | float | bool = 1  # the target value that is the positive class; the other one is 0
+    id_column: str | None = None  # a row key: never a feature, echoed by the server
+
+    def read_dtypes(self) -> dict[str, type] | None:
+        """Ids stay text (leading zeros, mixed formats)."""
+        return {self.id_column: str} if self.id_column else None
+
+
+class SampleConfig(_Strict):
+    """The demo sample's generator settings (delete this block when the data is your own)."""
+
     rows: int = Field(50_000, gt=0)
     seed: int = Field(42, ge=0)
 
@@ -67,8 +79,8 @@ class EvaluateConfig(_Strict):
 
 class MlflowConfig(_Strict):
     tracking_uri: str = "sqlite:///mlflow.db"
-    experiment: str = "mlgate-fraud"
-    model_name: str = "mlgate-fraud"
+    experiment: str = "mlgate"
+    model_name: str = "mlgate"
 
 
 class CheckConfig(BaseModel):
@@ -105,7 +117,8 @@ class GatesConfig(_Strict):
 
 
 class Params(_Strict):
-    data: DataConfig = DataConfig()
+    data: DataConfig
+    sample: SampleConfig | None = None
     schema_: SchemaConfig = Field(SchemaConfig(), alias="schema")
     prepare: PrepareConfig = PrepareConfig()
     train: TrainConfig = TrainConfig()

@@ -19,7 +19,7 @@ def test_repo_params_load():
     [
         ("train.estimator", "xgboost", "train.estimator"),
         ("prepare.test_size", -0.2, "prepare.test_size"),
-        ("data.rows", -5, "data.rows"),
+        ("sample.rows", -5, "sample.rows"),
         ("evaluate.threshold", 1.5, "evaluate.threshold"),
         ("gates.model.thresholds", {"accuracy": 0.9}, "accuracy"),
     ],

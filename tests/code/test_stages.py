@@ -30,8 +30,22 @@ def test_prepare_drops_duplicates_and_rejects_bad_labels(params, sample, workdir
     cleaned = prepare.clean(pd.read_csv(params.data.path), params)
     assert len(cleaned) == len(sample)
     sample.assign(is_fraud=sample["is_fraud"] * 3).to_csv(params.data.path, index=False)
-    with pytest.raises(MlgateError, match="'is_fraud' must hold 0/1"):
+    with pytest.raises(MlgateError, match=r"data.positive 1 is not one of the labels of 'is_fraud' \(\['0', '3'\]\)"):
         prepare.run(params)
+    sample.assign(is_fraud=sample.index % 3).to_csv(params.data.path, index=False)
+    with pytest.raises(MlgateError, match="target 'is_fraud' must have exactly two labels, found 3"):
+        prepare.run(params)
+
+
+def test_string_labels_are_encoded_with_the_positive_one_as_1(params, sample):
+    from mlgate.data.target import encode_target
+
+    labels = sample["is_fraud"].map({0: "No", 1: "Yes"})
+    labels.iloc[:5] = None
+    data = params.data.model_copy(update={"positive": "yes"})
+    encoded = encode_target(labels, data)
+    assert encoded.iloc[:5].isna().all()
+    assert (encoded.iloc[5:] == sample["is_fraud"].iloc[5:]).all()
 
 
 def test_train_and_evaluate(params):

@@ -70,7 +70,7 @@ def test_metrics_diff_and_plots_work(repo: Path):
 
 def test_pull_refuses_a_sample_that_does_not_match(repo: Path, tmp_path: Path):
     clone = copy_repo(tmp_path)
-    edit_params(clone / "params.yaml", "data.seed", 1234)
+    edit_params(clone / "params.yaml", "sample.seed", 1234)
     result = run_cli("data", "pull", cwd=clone)
     assert result.returncode == 2
     assert "does not match data.dvc" in result.stderr and "seed=1234" in result.stderr

@@ -10,7 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from mlgate.config import Params
+from mlgate.config import Params, SampleConfig
 from mlgate.data.generate import generate, write_csv
 from mlgate.errors import MlgateError
 
@@ -42,11 +42,12 @@ def fetch(params: Params) -> str:
     pulled = _dvc("pull", str(DVC_FILE))
     if pulled.returncode == 0 and path.exists():
         return f"{path}: pulled from the DVC remote"
-    write_csv(generate(params.data.rows, params.data.seed), path)
+    sample = params.sample or SampleConfig()
+    write_csv(generate(sample.rows, sample.seed), path)
     if not tracked_matches(str(path.parent)):
         path.unlink()
         raise MlgateError(
-            f"{path}: regenerated sample (rows={params.data.rows}, seed={params.data.seed}) does not match "
+            f"{path}: regenerated sample (rows={sample.rows}, seed={sample.seed}) does not match "
             f"{DVC_FILE}; pull the real data or run `dvc add data` after generating it on purpose"
         )
     _dvc("commit", "--force", str(DVC_FILE))  # put it in the cache, then on the remote for next time

@@ -16,13 +16,13 @@ def read_raw(data: DataConfig, path: Path | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise MlgateError(f"{path}: data file not found (run `make data` to fetch or generate it)")
     try:
-        frame = pd.read_csv(path, dtype={data.id_column: str})
+        frame = pd.read_csv(path, dtype=data.read_dtypes())
     except pd.errors.EmptyDataError as exc:
         raise MlgateError(f"{path}: file is empty (expected a CSV with a header row)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise MlgateError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
     if frame.empty:
-        raise MlgateError(f"{path}: no data rows (expected at least one transaction)")
+        raise MlgateError(f"{path}: no data rows (expected at least one record)")
     if data.target not in frame.columns:
         raise MlgateError(f"{path}: target column '{data.target}' missing (set data.target in params.yaml)")
     return frame

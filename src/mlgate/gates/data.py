@@ -91,7 +91,7 @@ def load_reference(params: Params, rev: str) -> pd.DataFrame | None:
         import dvc.api
 
         with dvc.api.open(str(params.data.path), rev=rev) as handle:
-            return pd.read_csv(handle, dtype={params.data.id_column: str})
+            return pd.read_csv(handle, dtype=params.data.read_dtypes())
     except Exception:  # no git, no cache, no remote: nothing to compare against
         return None
 

@@ -7,22 +7,19 @@ from sklearn.model_selection import train_test_split
 
 from mlgate.config import Params
 from mlgate.data.io import read_raw
-from mlgate.errors import MlgateError
+from mlgate.data.target import encode_target
 
 
 def clean(frame: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Drop rows without a label and exact duplicate transactions; the data gate reports both."""
+    """Drop rows without a label and exact duplicate rows (the data gate reports both); the target becomes 0/1."""
     target = params.data.target
     frame = frame.dropna(subset=[target]).drop_duplicates()
-    labels = set(frame[target].unique())
-    if not labels <= {0, 1}:
-        raise MlgateError(f"{params.data.path}: column '{target}' must hold 0/1, found {sorted(map(str, labels))[:5]}")
-    frame[target] = frame[target].astype(int)
+    frame[target] = encode_target(frame[target], params.data).astype(int)
     return frame.reset_index(drop=True)
 
 
 def split(frame: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified split, so the rare fraud class has the same share in train and test."""
+    """Stratified split, so a rare class has the same share in train and test."""
     target = frame[params.data.target]
     stratify = target if target.value_counts().min() >= 2 else None
     train, test = train_test_split(
