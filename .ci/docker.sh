@@ -15,6 +15,18 @@ REGISTRY_DIR=${MLGATE_REGISTRY_DIR:-/var/lib/mlgate-registry}
 DOCKER=/usr/bin/docker  # Debian's 20.10 client: BuildKit secrets without buildx
 export DOCKER_HOST="unix://$SOCK" DOCKER_BUILDKIT=1
 
+# Daemons must not inherit the caller's file descriptors: a lock held by whoever ran `start`
+# (e.g. `flock FILE .ci/docker.sh start`) would otherwise be held by dockerd for its lifetime.
+detached() {
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec "$@"
+  ) &
+}
+
 install() {
   local missing=()
   for p in docker.io debootstrap docker-registry; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -27,8 +39,8 @@ install() {
 start_daemon() {
   mkdir -p "$RUN_DIR" "$DATA_DIR"
   if $DOCKER version >/dev/null 2>&1; then return; fi
-  /usr/sbin/dockerd --host "unix://$SOCK" --data-root "$DATA_DIR" --exec-root "$RUN_DIR/exec" \
-    --pidfile "$RUN_DIR/dockerd.pid" --storage-driver overlay2 >"$RUN_DIR/dockerd.log" 2>&1 &
+  detached /usr/sbin/dockerd --host "unix://$SOCK" --data-root "$DATA_DIR" --exec-root "$RUN_DIR/exec" \
+    --pidfile "$RUN_DIR/dockerd.pid" --storage-driver overlay2 >"$RUN_DIR/dockerd.log" 2>&1
   for _ in $(seq 60); do $DOCKER version >/dev/null 2>&1 && return; sleep 0.5; done
   echo "dockerd did not start; see $RUN_DIR/dockerd.log" >&2
   tail -20 "$RUN_DIR/dockerd.log" >&2
@@ -60,7 +72,7 @@ storage:
 http:
   addr: 127.0.0.1:5000
 YAML
-  docker-registry serve "$RUN_DIR/registry.yml" >"$RUN_DIR/registry.log" 2>&1 &
+  detached docker-registry serve "$RUN_DIR/registry.yml" >"$RUN_DIR/registry.log" 2>&1
   echo $! >"$RUN_DIR/registry.pid"
   for _ in $(seq 40); do curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1 && return; sleep 0.25; done
   echo "registry did not start; see $RUN_DIR/registry.log" >&2
