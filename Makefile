@@ -17,7 +17,7 @@ EXTRAS ?= pipeline dev
 space := $(eval) $(eval)
 INSTALLED := $(VENV)/.installed-$(subst $(space),-,$(strip $(EXTRAS)))
 
-.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve test-unit
+.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve bench-setup test-unit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench-gates: install ## Time mlgate's gates vs deepchecks' default suites on the
 
 image: install ## Build the serving image from outputs/model (after make run)
 	mlgate image build --tag $(or $(IMAGE),mlgate-serve:dev)
+
+bench-setup: install ## Fresh clone to a finished make run: uv (ours) next to pip, empty caches, one run
+	python benchmarks/bench_setup.py
 
 bench-serve: install ## Same model behind mlflow models serve and mlgate serve, same wrk load (after make run)
 	python benchmarks/bench_serve.py
