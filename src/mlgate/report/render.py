@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from mlgate.pipeline.metrics import LOWER_IS_BETTER, METRIC_NAMES
 from mlgate.report.inputs import ReportInputs
-from mlgate.report.mermaid import pr_chart
+from mlgate.report.mermaid import caption, pr_chart
 
 MARKER = "<!-- mlgate-report -->"
 PASS, FAIL, WARN = "✅", "❌", "⚠️"
+
+
+def short_ref(ref: str) -> str:
+    """A commit sha shortened as git shows it; branch and tag names stay whole."""
+    is_sha = len(ref) == 40 and all(c in "0123456789abcdef" for c in ref.lower())
+    return ref[:7] if is_sha else ref
 
 
 def _num(value) -> str:
@@ -63,7 +69,7 @@ def metrics_table(inputs: ReportInputs) -> str:
         return "No metrics: the pipeline stopped before the model was evaluated."
     base, prod = inputs.base_metrics or {}, inputs.production or {}
     rows = [
-        f"| metric | base (`{inputs.base_label}`) | this PR | Δ | Δ % | production | gate |",
+        f"| metric | base (`{short_ref(inputs.base_label)}`) | this PR | Δ | Δ % | production | gate |",
         "|---|---:|---:|---:|---:|---:|:---:|",
     ]
     for name in METRIC_NAMES:
@@ -142,11 +148,7 @@ def links(inputs: ReportInputs) -> str:
 
 def render(inputs: ReportInputs) -> str:
     chart = pr_chart(inputs.pr_curve, inputs.base_pr_curve) if inputs.pr_curve else "No PR curve in this run."
-    legend = (
-        f"First line: base `{inputs.base_label}`; second line: this PR."
-        if inputs.base_pr_curve
-        else "This PR only (no curve at base)."
-    )
+    legend = caption(short_ref(inputs.base_label) if inputs.base_pr_curve else None)
     sections = [
         MARKER,
         "## mlgate report",
