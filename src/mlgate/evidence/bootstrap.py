@@ -1,0 +1,134 @@
+"""Paired, stratified bootstrap intervals for the difference of two models' metrics on the same rows.
+
+Two seeds of the same model already differ by more than a fixed "allowed drop", so a comparison
+without its noise both cries wolf and lets regressions through. Resampling the test rows (within
+each class, so the positive count stays fixed) and scoring both models on each resample gives the
+distribution of the difference. Every resample is a vector of row weights (multinomial counts), so
+all metrics are weighted sums over rows sorted once: 1,000 resamples of 50k rows take seconds, not
+the minutes of a loop that refits sklearn's metrics per resample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+METRICS = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
+LOWER_IS_BETTER = frozenset({"brier"})
+CHUNK = 64  # resamples per vectorised block: bounds memory at CHUNK x rows weights
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Difference challenger - champion (positive = challenger better, brier sign flipped) and its interval."""
+
+    metric: str
+    delta: float
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+
+    def verdict(self, margin: float) -> str:
+        """Worse only when the whole interval is below -margin; better only beyond the margin's noise band."""
+        if self.high < -margin:
+            return "worse"
+        if self.low < -margin:
+            return "inconclusive: n too small"
+        if self.low > 0 and self.high > margin:
+            return "better"
+        return "no detectable change"
+
+
+def _weights(rng: np.random.Generator, y: np.ndarray, size: int) -> np.ndarray:
+    """(size, n) resampling counts, drawn within each class so every resample keeps the class counts."""
+    weights = np.zeros((size, len(y)), dtype=np.float32)
+    for label in (0, 1):
+        rows = np.flatnonzero(y == label)
+        if len(rows):
+            picks = rng.integers(0, len(rows), size=(size, len(rows))) + np.arange(size)[:, None] * len(rows)
+            counts = np.bincount(picks.ravel(), minlength=size * len(rows)).reshape(size, len(rows))
+            weights[:, rows] = counts
+    return weights
+
+
+class _Ranked:
+    """One model's scores sorted once: each resample only re-weights the rows."""
+
+    def __init__(self, y: np.ndarray, score: np.ndarray) -> None:
+        self.order = np.argsort(-score, kind="mergesort")
+        s = score[self.order]
+        self.positive = (y[self.order] == 1).astype(np.float32)
+        self.last_of_tie = np.append(s[1:] != s[:-1], True)  # thresholds end each run of equal scores
+
+    def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """Weighted average precision and ROC AUC per row of `weights`, ties treated as sklearn does."""
+        w = weights[:, self.order]
+        tp = np.cumsum(w * self.positive, axis=1, dtype=np.float64)[:, self.last_of_tie]
+        fp = np.cumsum(w * (1 - self.positive), axis=1, dtype=np.float64)[:, self.last_of_tie]
+        total_pos, total_neg = tp[:, -1:], fp[:, -1:]
+        recall, fpr = tp / total_pos, fp / total_neg
+        precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+        zero = np.zeros_like(recall[:, :1])
+        recall0, fpr0 = np.concatenate([zero, recall], axis=1), np.concatenate([zero, fpr], axis=1)
+        ap = np.sum(np.diff(recall0, axis=1) * precision, axis=1)
+        auc = np.sum(np.diff(fpr0, axis=1) * (recall0[:, 1:] + recall0[:, :-1]) / 2, axis=1)
+        return {"pr_auc": ap, "roc_auc": auc}
+
+
+def weighted_metrics(
+    y: np.ndarray, score: np.ndarray, weights: np.ndarray, threshold: float, ranked: _Ranked | None = None
+) -> dict[str, np.ndarray]:
+    """Every metric of METRICS for each row of `weights` (a weight of 1 everywhere gives the plain metric)."""
+    out = (ranked or _Ranked(y, score)).metrics(weights)
+    flagged = score >= threshold
+    weights = weights.astype(np.float64)
+    tp = weights @ (flagged & (y == 1)).astype(float)
+    fp = weights @ (flagged & (y == 0)).astype(float)
+    fn = weights @ (~flagged & (y == 1)).astype(float)
+    out["precision"] = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+    out["recall"] = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
+    out["f1"] = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(2 * tp + fp + fn) > 0)
+    out["brier"] = (weights @ (score - y) ** 2) / weights.sum(axis=1)
+    return out
+
+
+def paired_bootstrap(
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray,
+    threshold: float,
+    metrics: tuple[str, ...] = METRICS,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Percentile intervals of challenger - champion per metric (sign flipped for lower-is-better ones)."""
+    y = np.asarray(y).astype(int)
+    challenger, champion = np.asarray(challenger, float), np.asarray(champion, float)
+    if not len(y) == len(challenger) == len(champion):
+        raise ValueError("labels and both models' scores must cover the same rows")
+    if len(np.unique(y)) < 2:
+        raise ValueError("a comparison needs both classes among the rows")
+    rng = np.random.default_rng(seed)
+    ones = np.ones((1, len(y)))
+    ranked_a, ranked_b = _Ranked(y, challenger), _Ranked(y, champion)
+    point_a = weighted_metrics(y, challenger, ones, threshold, ranked_a)
+    point_b = weighted_metrics(y, champion, ones, threshold, ranked_b)
+    diffs: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
+    for start in range(0, resamples, CHUNK):
+        w = _weights(rng, y, min(CHUNK, resamples - start))
+        a = weighted_metrics(y, challenger, w, threshold, ranked_a)
+        b = weighted_metrics(y, champion, w, threshold, ranked_b)
+        for m in metrics:
+            diffs[m].append(a[m] - b[m])
+    alpha = (1 - confidence) / 2
+    result = {}
+    for m in metrics:
+        sign = -1.0 if m in LOWER_IS_BETTER else 1.0
+        d = sign * np.concatenate(diffs[m])
+        low, high = np.quantile(d, [alpha, 1 - alpha])
+        delta = sign * float(point_a[m][0] - point_b[m][0])
+        result[m] = Interval(m, round(delta, 6), round(float(low), 6), round(float(high), 6), confidence, resamples)
+    return result
