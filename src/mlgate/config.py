@@ -116,9 +116,20 @@ class GatesConfig(_Strict):
     model: ModelGateConfig = ModelGateConfig()
 
 
+class CardConfig(_Strict):
+    """What the model card says that no file can: its purpose, its known limits, the segments to report."""
+
+    intended_use: str = (
+        "Not stated yet: describe who uses the scores, for what decision (params.yaml card.intended_use)."
+    )
+    limitations: str = "Not stated yet: known gaps of the data and the model (params.yaml card.limitations)."
+    segments: list[str] = Field(default_factory=list)  # categorical columns whose categories are scored apart
+
+
 class Params(_Strict):
     data: DataConfig
     sample: SampleConfig | None = None
+    card: CardConfig = CardConfig()
     schema_: SchemaConfig = Field(SchemaConfig(), alias="schema")
     prepare: PrepareConfig = PrepareConfig()
     train: TrainConfig = TrainConfig()

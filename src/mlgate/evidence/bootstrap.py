@@ -132,3 +132,30 @@ def paired_bootstrap(
         delta = sign * float(point_a[m][0] - point_b[m][0])
         result[m] = Interval(m, round(delta, 6), round(float(low), 6), round(float(high), 6), confidence, resamples)
     return result
+
+
+def metric_intervals(
+    y: np.ndarray,
+    score: np.ndarray,
+    threshold: float,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """One model's metrics with percentile intervals from the same stratified resampling."""
+    y, score = np.asarray(y).astype(int), np.asarray(score, float)
+    if len(np.unique(y)) < 2:
+        raise ValueError("intervals need both classes among the rows")
+    rng, ranked = np.random.default_rng(seed), _Ranked(y, score)
+    point = weighted_metrics(y, score, np.ones((1, len(y))), threshold, ranked)
+    draws: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
+    for start in range(0, resamples, CHUNK):
+        values = weighted_metrics(y, score, _weights(rng, y, min(CHUNK, resamples - start)), threshold, ranked)
+        for m in METRICS:
+            draws[m].append(values[m])
+    alpha = (1 - confidence) / 2
+    out = {}
+    for m in METRICS:
+        low, high = np.quantile(np.concatenate(draws[m]), [alpha, 1 - alpha])
+        out[m] = {"value": round(float(point[m][0]), 6), "low": round(float(low), 6), "high": round(float(high), 6)}
+    return out
