@@ -7,7 +7,9 @@ model keeps /ready at 503 instead of crashing the process.
 """
 
 import json
+import logging
 import os
+import re
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,12 +28,13 @@ from mlgate.serve.requests import predict_request_model, record_model
 
 MAX_BODY_BYTES = int(os.environ.get("MLGATE_MAX_BODY_BYTES", 1_000_000))
 MAX_BATCH = int(os.environ.get("MLGATE_MAX_BATCH", 1000))
+logger = logging.getLogger(__name__)
 KNOWN_PATHS = {"/predict", "/invocations", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json"}
 
 
 class Prediction(BaseModel):
-    score: float = Field(description="fraud probability")
-    fraud: bool = Field(description="score >= threshold")
+    score: float = Field(description="probability of the positive class")
+    positive: bool = Field(description="score >= threshold")
 
 
 class PredictResponse(BaseModel):
@@ -75,7 +78,7 @@ class Metrics:
         )
         self.scores = Histogram(
             "mlgate_score",
-            "Predicted fraud scores",
+            "Predicted positive-class scores",
             registry=self.registry,
             buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0),
         )
@@ -106,7 +109,8 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
             state["batcher"] = Batcher(loaded.scores)
             state["batcher"].start()
         except Exception as exc:  # stay alive, never ready: the orchestrator sees a failed rollout
-            state["error"] = f"model not loaded from {model_dir}: {exc.__class__.__name__}: {exc}"[:500]
+            state["error"] = _load_error(exc, model_dir)
+            logger.error("model not loaded from %s: %r", model_dir, exc)  # the path for the operator, not the client
         yield
         if "batcher" in state:
             await state["batcher"].stop()
@@ -115,7 +119,7 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         title="mlgate model server",
         version="1",
         lifespan=lifespan,
-        description="Fraud scoring. Inputs are validated against the training data's feature schema.",
+        description="Scores records with the trained model; inputs are checked against the training data's schema.",
     )
 
     @app.middleware("http")
@@ -161,13 +165,13 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
 
     @app.post("/predict", response_model=PredictResponse, responses=responses)
     async def predict(body: predict_request):  # type: ignore[valid-type]
-        """Score 1..MAX_BATCH transactions; every field is checked against the feature schema."""
+        """Score 1..MAX_BATCH records; every field is checked against the feature schema."""
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
         values = await score([r.model_dump() for r in body.records])
         return {
-            "predictions": [{"score": v, "fraud": v >= loaded.threshold} for v in values],
+            "predictions": [{"score": v, "positive": v >= loaded.threshold} for v in values],
             "threshold": loaded.threshold,
             "model_version": loaded.info["model_version"],
         }
@@ -217,6 +221,15 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _load_error(exc: Exception, model_dir: Path) -> str:
+    """Why the model is not loaded, for /ready: files named relative to the model directory, no path of the host."""
+    message = f"{exc.__class__.__name__}: {exc}"
+    for prefix in {str(model_dir.resolve()), str(model_dir)}:
+        message = message.replace(prefix + "/", "").replace(prefix, "model directory")
+    message = re.sub(r"(?:[A-Za-z]:)?(?:[\\/][^\s:'\"()\\/]+)+[\\/]([^\s:'\"()\\/]+)", r"\1", message)
+    return f"model not loaded: {message}"[:500]
 
 
 def _check_post(request: Request) -> JSONResponse | None:
