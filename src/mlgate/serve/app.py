@@ -20,14 +20,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlgate.data.schema import FeatureSchema
-from mlgate.serve.batcher import Batcher
+from mlgate.serve.batcher import Batcher, Busy
 from mlgate.serve.loaded import LoadedModel, load
 from mlgate.serve.requests import predict_request_model, record_model
 
 MAX_BODY_BYTES = int(os.environ.get("MLGATE_MAX_BODY_BYTES", 1_000_000))
 MAX_BATCH = int(os.environ.get("MLGATE_MAX_BATCH", 1000))
+MAX_QUEUE_ROWS = int(os.environ.get("MLGATE_MAX_QUEUE_ROWS", 4096))  # rows waiting for the model, then 503
+RETRY_AFTER = "1"  # seconds, with a 503: the queue drains in milliseconds
+NOT_JSON = "body is not valid JSON"
 logger = logging.getLogger(__name__)
 KNOWN_PATHS = {"/predict", "/invocations", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json"}
 
@@ -83,6 +89,14 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0),
         )
 
+    def observe(self, path: str, status: int, seconds: float) -> None:
+        """One request: counted, timed, and counted again as an error when status >= 400."""
+        path = path if path in KNOWN_PATHS else "other"
+        self.requests.labels(path, str(status)).inc()
+        self.latency.labels(path).observe(seconds)
+        if status >= 400:
+            self.errors.labels(path, str(status)).inc()
+
 
 def _schema_for_docs(model_dir: Path) -> FeatureSchema | None:
     try:
@@ -106,7 +120,7 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         try:
             loaded = load(model_dir)
             state["model"], state["error"] = loaded, None
-            state["batcher"] = Batcher(loaded.scores)
+            state["batcher"] = Batcher(loaded.scores, max_pending_rows=MAX_QUEUE_ROWS)
             state["batcher"].start()
         except Exception as exc:  # stay alive, never ready: the orchestrator sees a failed rollout
             state["error"] = _load_error(exc, model_dir)
@@ -122,27 +136,24 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         description="Scores records with the trained model; inputs are checked against the training data's schema.",
     )
 
-    @app.middleware("http")
-    async def guard_and_measure(request: Request, call_next):
-        start = time.perf_counter()
-        if request.method == "POST":
-            problem = _error(503, state["error"]) if state["model"] is None else _check_post(request)
-            response = problem or await call_next(request)
-        else:
-            response = await call_next(request)
-        path = request.url.path if request.url.path in KNOWN_PATHS else "other"
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - start)
-        if response.status_code >= 400:
-            metrics.errors.labels(path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(Guard, state=state, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e["type"] == "json_invalid" for e in errors):
-            return _error(400, "body is not valid JSON")
+            return _error(400, NOT_JSON)
         return _error(422, _describe(errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's 400 for a body json.loads could not parse for other reasons (nested too deeply).
+        detail = f"{NOT_JSON} (or nested too deeply)" if exc.status_code == 400 else exc.detail
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
     def ready_model() -> LoadedModel | JSONResponse:
         if state["model"] is None:
@@ -184,8 +195,8 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
             return loaded
         try:
             payload = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "body is not valid JSON")
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return _error(400, f"{NOT_JSON} (or nested too deeply)")
         records = _mlflow_records(payload)
         if isinstance(records, str):
             return _error(422, records)
@@ -232,11 +243,54 @@ def _load_error(exc: Exception, model_dir: Path) -> str:
     return f"model not loaded: {message}"[:500]
 
 
-def _check_post(request: Request) -> JSONResponse | None:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+class Guard:
+    """Refuses a POST the app must not read (no model, wrong type, no or too large length), and measures.
+
+    A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task and a stream per request).
+    A refused body is read and dropped before the answer: a client still sending would otherwise be cut
+    off by the close and never see its 413 (the server's body deadline bounds the reading)."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any], metrics: Metrics) -> None:
+        self.app, self.state, self.metrics = app, state, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        headers = Headers(scope=scope)
+        problem = None
+        if scope["method"] == "POST":
+            problem = _error(503, self.state["error"]) if self.state["model"] is None else _check_post(headers)
+        if problem is None:
+            await self.app(scope, receive, send_and_note)
+        else:
+            if headers.get("expect", "").lower() != "100-continue":  # else the client waits, sends nothing
+                await _drain(receive)
+            await problem(scope, receive, send_and_note)
+        self.metrics.observe(scope["path"], status, time.perf_counter() - start)
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
+
+
+def _check_post(headers: Headers) -> JSONResponse | None:
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return _error(415, f"content-type must be application/json, got {content_type or 'none'!r}")
-    length = request.headers.get("content-length")
+    length = headers.get("content-length")
     if length is None:
         return _error(411, "content-length header required")
     if not length.isdigit() or int(length) > MAX_BODY_BYTES:
