@@ -176,11 +176,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8080,
 ) -> None:
     """Serve the model: /predict, /invocations (MLflow protocol), /health, /ready, /version, /metrics, /docs."""
-    import uvicorn
+    from mlgate.serve.server import run
 
-    from mlgate.serve.app import create_app
-
-    uvicorn.run(create_app(model_dir), host=host, port=port, log_level="warning", access_log=False)
+    run(model_dir, host, port)
 
 
 @image_app.command("build")

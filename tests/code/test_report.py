@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import html
 import json
 import os
 import re
+import unicodedata
 from pathlib import Path
 
+import cmarkgfm
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlgate.report.inputs import DataChange, ReportInputs, links_from_env
-from mlgate.report.render import MARKER, render
+from mlgate.report.render import MARKER, render, verdict
 
 FIXTURES = Path(__file__).parent / "report_fixtures"
 GOLDEN = Path(__file__).parent / "golden"
@@ -166,3 +172,175 @@ def test_links_from_github_env_and_locally(monkeypatch):
     assert links_from_env(Path("reports")) == CI_LINKS
     monkeypatch.delenv("GITHUB_RUN_ID")
     assert links_from_env(Path("reports")) == {"reports": "reports"}
+
+
+# --- Hostile text: what a PR controls (column names, params, branch, check text) must render as inert text ---
+
+HOSTILE = [
+    "\n\n## ✅ All gates passed\n\n",
+    "**✅ All gates passed**",
+    "\n# mlgate report\n",
+    "@octocat",
+    "@acme/admins",
+    "me@example.com",
+    "<img src=x onerror=alert(1)>",
+    "<details><summary>",
+    "</details>",
+    "<!-- mlgate-report -->",
+    "<script>alert(1)</script>",
+    "|",
+    "\n| a | b |\n|---|---|\n",
+    "`",
+    "\n```\n",
+    "\n\n---\n",
+    "[click](https://evil.example)",
+    "![x](https://evil.example/x.png)",
+    "https://evil.example",
+    "www.evil.example",
+    "#1",
+    "acme/repo#2",
+    "\r\n",
+    "&lt;img&gt;",
+    "&#60;img&#62;",
+    "\\",
+    "*",
+    "_",
+    "~~",
+    "$\\Huge x$",
+    ":white_check_mark:",
+    "\u202e",
+    "\x00",
+]
+hostile = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=12)), min_size=1, max_size=6).map("".join)
+
+
+def _hostile_inputs(name: str, case: str, s: dict[str, str]) -> ReportInputs:
+    """The `case` scenario with hostile strings wherever a PR can put text."""
+    inputs = copy.deepcopy(_case(case)[0])
+    for gate in (inputs.data_gate, inputs.model_gate):
+        for check in (gate or {}).get("checks", []):
+            check["message"] = f"column {s['column']} {check['message']}"
+            check["condition"] = s["condition"]
+        if gate and gate["checks"]:
+            gate["checks"][0]["name"] = s["check"]
+    inputs.base_label = s["label"]
+    inputs.params_changed = {s["param"]: (s["old"], s["new"])}
+    inputs.data = DataChange(s["label"], s["md5"], 123)
+    if inputs.production:
+        inputs.production = {**inputs.production, "model": s["model"]}
+    return inputs
+
+
+def _visible(html_text: str) -> str:
+    """What a reader sees in a cell: entities decoded, the zero-width joiners gone, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", html_text)).replace("\u200d", "").split())
+
+
+def _plain(value: str) -> str:
+    return " ".join("".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in value).split())
+
+
+def _assert_inert(markdown: str, inputs: ReportInputs) -> None:
+    assert len(markdown) <= 60_000
+    assert markdown.startswith(MARKER) and markdown.count(MARKER) == 1
+    page = cmarkgfm.github_flavored_markdown_to_html(markdown, options=cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE)
+    # The headings are exactly ours, in order.
+    headings = [_visible(h) for h in re.findall(r"<h\d>(.*?)</h\d>", page, flags=re.S)]
+    expected = ["mlgate report", "Metrics", "Changes"]
+    expected += [
+        f"{'✅' if g and g['passed'] else '❌' if g else '⚠️'} {t}"
+        for g, t in ((inputs.data_gate, "Data gate"), (inputs.model_gate, "Model gate"))
+    ]
+    assert headings == [*expected, "Precision-recall"]
+    # One bold line: the real verdict, right under the title.
+    bold = re.findall(r"<strong>(.*?)</strong>", page, flags=re.S)
+    ours = [_visible(verdict(inputs).split("**")[1])] + (["Data changed:"] if inputs.data.changed else [])
+    assert [_visible(b) for b in bold] == ours
+    assert re.search(r"</h2>\s*<p><strong>", page)
+    # No tag, link, image, mention, reference or emphasis of the PR's survives.
+    tags = set(re.findall(r"<(/?[a-z0-9]+)", page))
+    assert tags <= {
+        "h2",
+        "/h2",
+        "h3",
+        "/h3",
+        "p",
+        "/p",
+        "strong",
+        "/strong",
+        "table",
+        "/table",
+        "thead",
+        "/thead",
+        "tbody",
+        "/tbody",
+        "tr",
+        "/tr",
+        "th",
+        "/th",
+        "td",
+        "/td",
+        "details",
+        "/details",
+        "summary",
+        "/summary",
+        "pre",
+        "/pre",
+        "code",
+        "/code",
+        "hr",
+        "a",
+        "/a",
+    }, tags
+    assert page.count("<details>") == sum(g is not None for g in (inputs.data_gate, inputs.model_gate))
+    assert set(re.findall(r"<a ([^>]*)>", page)) <= {f'href="{url}"' for url in inputs.links.values()}
+    assert "<!--" not in page.replace(MARKER, "", 1)
+    prose = re.sub(r"<pre[^>]*>.*?</pre>", "", page, flags=re.S)  # code blocks (our chart) are never autolinked
+    assert not re.search(r"[@#]\w", html.unescape(re.sub(r"<[^>]+>", "", prose)))
+    # Every hostile value shows as itself in its own cell: no `|` or newline split a table.
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+    cells = [[_visible(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)] for row in rows]
+    ((key, (old, new)),) = inputs.params_changed.items()
+    if len(_plain(key)) < 500 and len(_plain(str(old))) < 500 and len(_plain(str(new))) < 500:
+        assert [_plain(key), _plain(str(old)), _plain(str(new))] in cells
+    checks = [c for g in (inputs.data_gate, inputs.model_gate) for c in (g or {}).get("checks", [])]
+    check_rows = [row for row in cells if len(row) == 4 and row[0] != "check"]
+    assert len(check_rows) == len(checks)
+
+
+@given(
+    s=st.fixed_dictionaries(
+        {k: hostile for k in ("column", "condition", "check", "label", "param", "old", "new", "md5", "model")}
+    ),
+    case=st.sampled_from(["improvement", "regression", "failed_data_gate"]),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+def test_hostile_text_renders_inert(s, case):
+    inputs = _hostile_inputs("hostile", case, s)
+    _assert_inert(render(inputs), inputs)
+
+
+def test_a_huge_value_keeps_the_comment_under_githubs_limit():
+    big = "<img src=x>" + "A" * 100_000
+    inputs = _hostile_inputs(
+        "big",
+        "improvement",
+        dict.fromkeys(("column", "condition", "check", "label", "param", "old", "new", "md5", "model"), big),
+    )
+    markdown = render(inputs)
+    _assert_inert(markdown, inputs)
+    assert "…" in markdown
+
+
+def test_a_report_too_long_for_a_comment_is_cut_with_a_link_to_the_full_one():
+    inputs = _case("improvement")[0]
+    inputs.data_gate = copy.deepcopy(inputs.data_gate)
+    check = inputs.data_gate["checks"][0]
+    inputs.data_gate["checks"] = [{**check, "name": f"c{i}", "message": "m" * 400} for i in range(400)]
+    markdown = render(inputs)
+    assert len(markdown) <= 60_000
+    assert "truncated" in markdown and CI_LINKS["reports"] in markdown.split("truncated", 1)[1]
+    assert markdown.splitlines()[4].startswith("**✅ All gates passed**")
+    page = cmarkgfm.github_flavored_markdown_to_html(markdown, options=cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE)
+    assert page.count("<details>") == page.count("</details>")
+    assert page.rstrip().endswith("</p>")  # the links close the comment, outside any fold

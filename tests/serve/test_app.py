@@ -18,7 +18,8 @@ def test_predict_matches_the_model(client, records, model_dir):
     body = response.json()
     expected = load_model(model_dir).predict_proba(pd.DataFrame(records))[:, 1]
     assert [p["score"] for p in body["predictions"]] == pytest.approx(list(expected), abs=1e-12)
-    assert all(p["fraud"] == (p["score"] >= body["threshold"]) for p in body["predictions"])
+    assert [p["positive"] for p in body["predictions"]] == [bool(v >= body["threshold"]) for v in expected]
+    assert all(set(p) == {"score", "positive"} for p in body["predictions"])
     assert body["threshold"] == 0.2 and body["model_version"]
 
 
@@ -133,6 +134,7 @@ def test_corrupt_or_missing_model_never_becomes_ready(broken_model_dir, tmp_path
             assert c.get("/health").status_code == 200
             ready = c.get("/ready")
             assert ready.status_code == 503 and "model not loaded" in ready.json()["detail"]
+            assert str(directory.parent) not in ready.text and "/" not in ready.json()["detail"]  # no host path
             assert c.post("/predict", json={"records": records}).status_code == 503
 
 
@@ -155,3 +157,17 @@ def test_concurrent_requests_are_batched_and_answered_in_order(model_dir, record
     answers = asyncio.run(main())
     for i, answer in enumerate(answers):
         assert answer.json()["predictions"][0]["score"] == pytest.approx(expected[i % len(records)])
+
+
+def test_the_server_speaks_of_records_not_the_sample(client):
+    """The server is the template's, not the sample's: no sample vocabulary in its code or its API."""
+    from pathlib import Path
+
+    import mlgate.serve
+
+    words = ("fraud", "transaction")
+    for path in Path(mlgate.serve.__file__).parent.glob("*.py"):
+        source = path.read_text().lower()
+        assert not [w for w in words if w in source], path
+    spec = client.get("/openapi.json").text.lower()
+    assert not [w for w in words if w in spec]

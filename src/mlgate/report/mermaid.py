@@ -46,7 +46,7 @@ def pr_chart(curve: list[dict], base_curve: list[dict] | None = None) -> str:
 
 
 def caption(base_label: str | None) -> str:
-    """Which line is which, by the colours the chart uses."""
+    """Which line is which, by the colours the chart uses (`base_label` already escaped by the caller)."""
     if base_label is None:
         return f"{PR_NAME.capitalize()}: this PR (no curve at base)."
-    return f"{BASE_NAME.capitalize()}: base `{base_label}`; {PR_NAME}: this PR."
+    return f"{BASE_NAME.capitalize()}: base {base_label}; {PR_NAME}: this PR."

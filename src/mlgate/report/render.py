@@ -1,8 +1,11 @@
-"""The PR report in Markdown: verdict, metrics table, changes, gate summaries, chart, links."""
+"""The PR report in Markdown: verdict, metrics table, changes, gate summaries, chart, links.
+
+Every string a PR can set (check names and messages, params, labels, hashes) goes through `text`."""
 
 from __future__ import annotations
 
 from mlgate.pipeline.metrics import LOWER_IS_BETTER, METRIC_NAMES
+from mlgate.report.escape import cap, table_code, text
 from mlgate.report.inputs import ReportInputs
 from mlgate.report.mermaid import caption, pr_chart
 
@@ -37,13 +40,17 @@ def _failed(gate: dict | None) -> list[dict]:
     return [c for c in (gate or {}).get("checks", []) if not c["passed"] and c.get("blocking", True)]
 
 
+def _names(checks: list[dict], most: int = 10) -> str:
+    """Failed checks' names for the verdict line, which is never truncated: at most `most`, each short."""
+    names = ", ".join(text(c["name"], limit=80) for c in checks[:most])
+    return names + (f", +{len(checks) - most} more" if len(checks) > most else "")
+
+
 def verdict(inputs: ReportInputs) -> str:
     gates = {"data gate": inputs.data_gate, "model gate": inputs.model_gate}
     missing = [name for name, gate in gates.items() if gate is None]
     failures = [
-        f"{name} ({', '.join(c['name'] for c in _failed(gate))})"
-        for name, gate in gates.items()
-        if gate is not None and not gate["passed"]
+        f"{name} ({_names(_failed(gate))})" for name, gate in gates.items() if gate is not None and not gate["passed"]
     ]
     if failures:
         return f"**{FAIL} Gates failed:** {'; '.join(failures)}"
@@ -69,7 +76,7 @@ def metrics_table(inputs: ReportInputs) -> str:
         return "No metrics: the pipeline stopped before the model was evaluated."
     base, prod = inputs.base_metrics or {}, inputs.production or {}
     rows = [
-        f"| metric | base (`{short_ref(inputs.base_label)}`) | this PR | Δ | Δ % | production | gate |",
+        f"| metric | base ({text(short_ref(inputs.base_label))}) | this PR | Δ | Δ % | production | gate |",
         "|---|---:|---:|---:|---:|---:|:---:|",
     ]
     for name in METRIC_NAMES:
@@ -85,11 +92,11 @@ def metrics_table(inputs: ReportInputs) -> str:
     if inputs.model_gate is None:
         notes.append("The pipeline stopped before the model gate: these are the committed metrics, not this run's.")
     if inputs.base_metrics is None:
-        notes.append(f"No metrics committed at `{inputs.base_label}`: first run, nothing to compare.")
+        notes.append(f"No metrics committed at {text(inputs.base_label)}: first run, nothing to compare.")
     if inputs.production is None:
         notes.append("No model holds the `production` alias (or no registry is configured).")
     else:
-        notes.append(f"Production: {prod.get('model', '?')}, scored on this PR's test set.")
+        notes.append(f"Production: {text(prod.get('model', '?'))}, scored on this PR's test set.")
     notes.append("▲ better, ▼ worse (lower is better for brier).")
     return "\n".join(rows) + "\n\n" + " ".join(notes)
 
@@ -98,17 +105,19 @@ def changes(inputs: ReportInputs) -> str:
     lines = []
     if inputs.params_changed:
         lines += ["| param | old | new |", "|---|---|---|"]
-        lines += [f"| `{k}` | {old} | {new} |" for k, (old, new) in sorted(inputs.params_changed.items())]
+        changed = sorted(inputs.params_changed.items())
+        lines += [f"| {table_code(k)} | {text(old)} | {text(new)} |" for k, (old, new) in changed]
     else:
         lines.append("No parameter changed.")
     data = inputs.data
+    md5, base_md5 = text(str(data.md5)[:8]), text(str(data.base_md5)[:8])
     rows = f", {data.rows:,} rows" if data.rows else ""
     if data.base_md5 is None:
-        lines.append(f"\nData: `data.dvc` {str(data.md5)[:8]}{rows} (no `data.dvc` at base).")
+        lines.append(f"\nData: `data.dvc` {md5}{rows} (no `data.dvc` at base).")
     elif data.changed:
-        lines.append(f"\n**Data changed:** `data.dvc` {data.base_md5[:8]} → {str(data.md5)[:8]}{rows}.")
+        lines.append(f"\n**Data changed:** `data.dvc` {base_md5} → {md5}{rows}.")
     else:
-        lines.append(f"\nData unchanged (`data.dvc` {data.base_md5[:8]}{rows}).")
+        lines.append(f"\nData unchanged (`data.dvc` {base_md5}{rows}).")
     return "\n".join(lines)
 
 
@@ -116,8 +125,7 @@ def _check_rows(checks: list[dict]) -> list[str]:
     rows = ["| check | value | condition | message |", "|---|---:|---|---|"]
     for c in checks:
         value = "–" if c.get("value") is None else f"{c['value']:.4g}"
-        message = str(c.get("message", "")).replace("|", "\\|")
-        rows.append(f"| {c['name']} | {value} | {c['condition']} | {message} |")
+        rows.append(f"| {text(c['name'])} | {value} | {text(c['condition'])} | {text(c.get('message', ''))} |")
     return rows
 
 
@@ -148,16 +156,17 @@ def links(inputs: ReportInputs) -> str:
 
 def render(inputs: ReportInputs) -> str:
     chart = pr_chart(inputs.pr_curve, inputs.base_pr_curve) if inputs.pr_curve else "No PR curve in this run."
-    legend = caption(short_ref(inputs.base_label) if inputs.base_pr_curve else None)
-    sections = [
-        MARKER,
-        "## mlgate report",
-        verdict(inputs),
-        "### Metrics\n\n" + metrics_table(inputs),
-        "### Changes\n\n" + changes(inputs),
-        gate_section("Data gate", inputs.data_gate),
-        gate_section("Model gate", inputs.model_gate),
-        "### Precision-recall\n\n" + chart + "\n\n" + legend if inputs.pr_curve else "### Precision-recall\n\n" + chart,
-        "---\n" + links(inputs),
-    ]
-    return "\n\n".join(sections) + "\n"
+    legend = caption(text(short_ref(inputs.base_label)) if inputs.base_pr_curve else None)
+    head = "\n\n".join([MARKER, "## mlgate report", verdict(inputs)]) + "\n\n"
+    body = "\n\n".join(
+        [
+            "### Metrics\n\n" + metrics_table(inputs),
+            "### Changes\n\n" + changes(inputs),
+            gate_section("Data gate", inputs.data_gate),
+            gate_section("Model gate", inputs.model_gate),
+            "### Precision-recall\n\n" + chart + ("\n\n" + legend if inputs.pr_curve else ""),
+        ]
+    )
+    where = f"[artifacts]({inputs.links['reports']})" if "run" in inputs.links else "`reports/`"
+    note = f"{WARN} Report truncated to fit a GitHub comment: the full report is in the run's {where}."
+    return cap(head, body, "\n\n---\n" + links(inputs) + "\n", note)

@@ -7,7 +7,9 @@ model keeps /ready at 503 instead of crashing the process.
 """
 
 import json
+import logging
 import os
+import re
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,20 +20,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlgate.data.schema import FeatureSchema
-from mlgate.serve.batcher import Batcher
+from mlgate.serve.batcher import Batcher, Busy
 from mlgate.serve.loaded import LoadedModel, load
 from mlgate.serve.requests import predict_request_model, record_model
 
 MAX_BODY_BYTES = int(os.environ.get("MLGATE_MAX_BODY_BYTES", 1_000_000))
 MAX_BATCH = int(os.environ.get("MLGATE_MAX_BATCH", 1000))
+MAX_QUEUE_ROWS = int(os.environ.get("MLGATE_MAX_QUEUE_ROWS", 4096))  # rows waiting for the model, then 503
+RETRY_AFTER = "1"  # seconds, with a 503: the queue drains in milliseconds
+NOT_JSON = "body is not valid JSON"
+logger = logging.getLogger(__name__)
 KNOWN_PATHS = {"/predict", "/invocations", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json"}
 
 
 class Prediction(BaseModel):
-    score: float = Field(description="fraud probability")
-    fraud: bool = Field(description="score >= threshold")
+    score: float = Field(description="probability of the positive class")
+    positive: bool = Field(description="score >= threshold")
 
 
 class PredictResponse(BaseModel):
@@ -75,10 +84,18 @@ class Metrics:
         )
         self.scores = Histogram(
             "mlgate_score",
-            "Predicted fraud scores",
+            "Predicted positive-class scores",
             registry=self.registry,
             buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0),
         )
+
+    def observe(self, path: str, status: int, seconds: float) -> None:
+        """One request: counted, timed, and counted again as an error when status >= 400."""
+        path = path if path in KNOWN_PATHS else "other"
+        self.requests.labels(path, str(status)).inc()
+        self.latency.labels(path).observe(seconds)
+        if status >= 400:
+            self.errors.labels(path, str(status)).inc()
 
 
 def _schema_for_docs(model_dir: Path) -> FeatureSchema | None:
@@ -103,10 +120,11 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         try:
             loaded = load(model_dir)
             state["model"], state["error"] = loaded, None
-            state["batcher"] = Batcher(loaded.scores)
+            state["batcher"] = Batcher(loaded.scores, max_pending_rows=MAX_QUEUE_ROWS)
             state["batcher"].start()
         except Exception as exc:  # stay alive, never ready: the orchestrator sees a failed rollout
-            state["error"] = f"model not loaded from {model_dir}: {exc.__class__.__name__}: {exc}"[:500]
+            state["error"] = _load_error(exc, model_dir)
+            logger.error("model not loaded from %s: %r", model_dir, exc)  # the path for the operator, not the client
         yield
         if "batcher" in state:
             await state["batcher"].stop()
@@ -115,30 +133,27 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         title="mlgate model server",
         version="1",
         lifespan=lifespan,
-        description="Fraud scoring. Inputs are validated against the training data's feature schema.",
+        description="Scores records with the trained model; inputs are checked against the training data's schema.",
     )
 
-    @app.middleware("http")
-    async def guard_and_measure(request: Request, call_next):
-        start = time.perf_counter()
-        if request.method == "POST":
-            problem = _error(503, state["error"]) if state["model"] is None else _check_post(request)
-            response = problem or await call_next(request)
-        else:
-            response = await call_next(request)
-        path = request.url.path if request.url.path in KNOWN_PATHS else "other"
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - start)
-        if response.status_code >= 400:
-            metrics.errors.labels(path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(Guard, state=state, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e["type"] == "json_invalid" for e in errors):
-            return _error(400, "body is not valid JSON")
+            return _error(400, NOT_JSON)
         return _error(422, _describe(errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's 400 for a body json.loads could not parse for other reasons (nested too deeply).
+        detail = f"{NOT_JSON} (or nested too deeply)" if exc.status_code == 400 else exc.detail
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
     def ready_model() -> LoadedModel | JSONResponse:
         if state["model"] is None:
@@ -161,13 +176,13 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
 
     @app.post("/predict", response_model=PredictResponse, responses=responses)
     async def predict(body: predict_request):  # type: ignore[valid-type]
-        """Score 1..MAX_BATCH transactions; every field is checked against the feature schema."""
+        """Score 1..MAX_BATCH records; every field is checked against the feature schema."""
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
         values = await score([r.model_dump() for r in body.records])
         return {
-            "predictions": [{"score": v, "fraud": v >= loaded.threshold} for v in values],
+            "predictions": [{"score": v, "positive": v >= loaded.threshold} for v in values],
             "threshold": loaded.threshold,
             "model_version": loaded.info["model_version"],
         }
@@ -180,8 +195,8 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
             return loaded
         try:
             payload = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "body is not valid JSON")
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return _error(400, f"{NOT_JSON} (or nested too deeply)")
         records = _mlflow_records(payload)
         if isinstance(records, str):
             return _error(422, records)
@@ -219,11 +234,63 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
     return app
 
 
-def _check_post(request: Request) -> JSONResponse | None:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _load_error(exc: Exception, model_dir: Path) -> str:
+    """Why the model is not loaded, for /ready: files named relative to the model directory, no path of the host."""
+    message = f"{exc.__class__.__name__}: {exc}"
+    for prefix in {str(model_dir.resolve()), str(model_dir)}:
+        message = message.replace(prefix + "/", "").replace(prefix, "model directory")
+    message = re.sub(r"(?:[A-Za-z]:)?(?:[\\/][^\s:'\"()\\/]+)+[\\/]([^\s:'\"()\\/]+)", r"\1", message)
+    return f"model not loaded: {message}"[:500]
+
+
+class Guard:
+    """Refuses a POST the app must not read (no model, wrong type, no or too large length), and measures.
+
+    A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task and a stream per request).
+    A refused body is read and dropped before the answer: a client still sending would otherwise be cut
+    off by the close and never see its 413 (the server's body deadline bounds the reading)."""
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any], metrics: Metrics) -> None:
+        self.app, self.state, self.metrics = app, state, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        headers = Headers(scope=scope)
+        problem = None
+        if scope["method"] == "POST":
+            problem = _error(503, self.state["error"]) if self.state["model"] is None else _check_post(headers)
+        if problem is None:
+            await self.app(scope, receive, send_and_note)
+        else:
+            if headers.get("expect", "").lower() != "100-continue":  # else the client waits, sends nothing
+                await _drain(receive)
+            await problem(scope, receive, send_and_note)
+        self.metrics.observe(scope["path"], status, time.perf_counter() - start)
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
+
+
+def _check_post(headers: Headers) -> JSONResponse | None:
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return _error(415, f"content-type must be application/json, got {content_type or 'none'!r}")
-    length = request.headers.get("content-length")
+    length = headers.get("content-length")
     if length is None:
         return _error(411, "content-length header required")
     if not length.isdigit() or int(length) > MAX_BODY_BYTES:

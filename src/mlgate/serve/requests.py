@@ -26,7 +26,7 @@ def _field(feature: Feature) -> tuple[Any, Any]:
 
 
 def record_model(schema: FeatureSchema, strict: bool = True, name: str = "Record") -> type[BaseModel]:
-    """One transaction: every feature required (nullable ones may be null), unknown fields rejected.
+    """One record: every feature required (nullable ones may be null), unknown fields rejected.
 
     Strict for /predict ("12" is not a number); lax for /invocations, whose MLflow signature
     declares integers as doubles (3.0 is a valid hour there)."""
@@ -44,7 +44,7 @@ def predict_request_model(record: type[BaseModel], max_batch: int) -> type[BaseM
             Field(
                 min_length=1,
                 max_length=max_batch,  # type: ignore[valid-type]
-                description=f"1 to {max_batch} transactions",
+                description=f"1 to {max_batch} records",
             ),
         ),
     )
