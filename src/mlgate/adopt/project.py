@@ -173,7 +173,15 @@ def _write_params(raw: CommentedMap, data: DataConfig, schema: dict, settings, s
     names = _section(raw, "mlflow")
     names["experiment"] = slug
     names["model_name"] = slug
-    _section(raw, "gates", "model", "thresholds")["pr_auc"] = settings.pr_auc_floor
+    # The sample's absolute floors were tuned on the sample; the project starts from a PR-AUC floor above what a
+    # constant guess scores on its own prevalence, and adds its own floors here.
+    model_gate = _section(raw, "gates", "model")
+    floors = CommentedMap(pr_auc=settings.pr_auc_floor)
+    if isinstance(model_gate.get("thresholds"), CommentedMap):
+        model_gate["thresholds"].clear()
+        model_gate["thresholds"].update(floors)
+    else:
+        model_gate["thresholds"] = floors
 
 
 def _remove_results(root: Path, raw: CommentedMap) -> list[str]:
