@@ -65,7 +65,7 @@ def init(
     ] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="A unique row key column (never a feature).")] = None,
     name: Annotated[str | None, typer.Option(help="Project name for MLflow (default: the folder name).")] = None,
-    force: Annotated[bool, typer.Option(help="Re-adopt a project that already has its own data.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-adopt a project that already has its own data.")] = False,
 ) -> None:
     """Adopt your dataset: data/ + data.dvc, the schema contract and settings inferred into params.yaml."""
     from mlgate.adopt.project import adopt, next_steps

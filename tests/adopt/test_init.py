@@ -159,3 +159,18 @@ def test_defaults_follow_size_and_prevalence():
     assert large.hyperparams["min_samples_leaf"] == 100
     assert small.threshold == 0.5 and large.threshold == 0.06
     assert small.pr_auc_floor > 0.5 and 0.03 < large.pr_auc_floor < 0.5  # above a constant guess
+
+
+def test_written_params_load_back_with_tiny_and_huge_numbers(tmp_path):
+    import io
+
+    from mlgate.adopt.project import _yaml
+
+    rules = {"tiny": column_rule(pd.Series([1e-7, 3e-7])), "huge": column_rule(pd.Series([1e12, 5e12]))}
+    out = io.StringIO()
+    _yaml().dump({"columns": rules}, out)
+    assert yaml.safe_load(out.getvalue())["columns"] == rules
+
+
+def test_infinite_values_leave_a_column_unbounded():
+    assert column_rule(pd.Series([1.0, float("inf")])) == {"type": "float"}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlgate.errors import MlgateError
@@ -110,7 +111,7 @@ def column_rule(series: pd.Series, is_id: bool = False) -> dict[str, Any]:
     else:
         is_int = pd.api.types.is_integer_dtype(series)
         rule["type"] = "int" if is_int else "float"
-        if len(values):
+        if len(values) and bool(np.isfinite(values.astype(float)).all()):  # an infinity leaves it unbounded
             lo, hi = float(values.min()), float(values.max())
             span = hi - lo or max(abs(lo), 1.0)
             margin = span * RANGE_MARGIN

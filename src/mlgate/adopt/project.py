@@ -52,8 +52,18 @@ def project_name(name: str | None, root: Path) -> str:
     return slug
 
 
+def _float(representer, value: float):
+    """1e-05 as 1.0e-05: PyYAML, which loads params.yaml, reads a float only with a dot in it."""
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    if exponent and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"
+    return representer.represent_scalar("tag:yaml.org,2002:float", text)
+
+
 def _yaml() -> YAML:
     yaml = YAML()
+    yaml.representer.add_representer(float, _float)
     yaml.preserve_quotes = True
     yaml.width = 120
     yaml.indent(mapping=2, sequence=4, offset=2)
