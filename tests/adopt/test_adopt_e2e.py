@@ -223,3 +223,16 @@ def test_a_later_template_update_merges_cleanly(adopted: Adopted):
     run = repro(project, PYTHONPATH=str(project / "src"))  # the merged machinery, not this checkout's
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "Running stage 'evaluate'" in run.stdout  # the machinery change reran what depends on it
+
+
+def test_init_again_refuses_then_force_readopts_the_same(adopted: Adopted):
+    """Last in the module: --force removes the results the tests above used."""
+    source = adopted.project.parent / adopted.dataset.file
+    params = adopted.project / "params.yaml"
+    before = params.read_text()
+    again = run_cli("init", str(source), *adopted.dataset.options, cwd=adopted.project)
+    assert again.returncode == 2 and "already has its own data" in again.stderr, again.stderr
+    assert params.read_text() == before
+    forced = run_cli("init", str(source), *adopted.dataset.options, "--force", cwd=adopted.project)
+    assert forced.returncode == 0, forced.stderr
+    assert params.read_text() == before  # same data, same settings: init is repeatable
