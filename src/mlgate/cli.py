@@ -34,7 +34,7 @@ def data_generate(
     out: Annotated[Path | None, typer.Option(help="Output CSV (default: data.path).")] = None,
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Write the synthetic card-transactions sample (same rows and seed give the same bytes)."""
+    """Write the synthetic demo sample (same rows and seed give the same bytes)."""
     from mlgate.config import SampleConfig
     from mlgate.data.generate import generate, write_csv
 
@@ -54,6 +54,23 @@ def data_pull(params_file: ParamsOpt = "params.yaml") -> None:
     from mlgate.data.fetch import fetch
 
     typer.echo(fetch(load(params_file)))
+
+
+@app.command()
+def init(
+    data_file: Annotated[Path, typer.Argument(help="Your dataset: a CSV or Parquet file.")],
+    target: Annotated[str, typer.Option(help="The binary label column.")],
+    positive: Annotated[
+        str | None, typer.Option(help="The positive label (default: 1/True/yes when present, else the rarer label).")
+    ] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="A unique row key column (never a feature).")] = None,
+    name: Annotated[str | None, typer.Option(help="Project name for MLflow (default: the folder name).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-adopt a project that already has its own data.")] = False,
+) -> None:
+    """Adopt your dataset: data/ + data.dvc, the schema contract and settings inferred into params.yaml."""
+    from mlgate.adopt.project import adopt, next_steps
+
+    typer.echo(next_steps(adopt(data_file, target, positive, id_column, name, force)))
 
 
 @app.command()

@@ -6,6 +6,7 @@ the key named instead of deep inside a training run.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,8 @@ from mlgate.errors import MlgateError
 
 PARAMS_FILE = Path("params.yaml")
 
-Estimator = Literal["hist_gradient_boosting", "random_forest", "logistic_regression"]
+BUILTIN_ESTIMATORS = ("hist_gradient_boosting", "random_forest", "logistic_regression")
+FACTORY_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # module:function, e.g. project.model:build
 
 
 class _Strict(BaseModel):
@@ -65,10 +67,23 @@ class PrepareConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    estimator: Estimator = "hist_gradient_boosting"
+    """A built-in estimator name, or `module:function`: your factory (see src/project/model.py)."""
+
+    estimator: str = "hist_gradient_boosting"
     seed: int = Field(42, ge=0)
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     model_dir: Path = Path("outputs/model")
+
+    @field_validator("estimator")
+    @classmethod
+    def _known_or_import_path(cls, value: str) -> str:
+        if value not in BUILTIN_ESTIMATORS and not FACTORY_PATH.match(value):
+            raise ValueError(f"expected one of {list(BUILTIN_ESTIMATORS)} or an import path module:function")
+        return value
+
+    @property
+    def is_factory(self) -> bool:
+        return ":" in self.estimator
 
 
 class EvaluateConfig(_Strict):

@@ -26,7 +26,10 @@ def trusted_types(model: Any) -> list[str]:
     types = sio.get_untrusted_types(data=sio.dumps(model))
     foreign = [t for t in types if not t.startswith(TRUSTED_MODULES)]
     if foreign:
-        raise MlgateError(f"model contains types outside {TRUSTED_MODULES}: {foreign}")
+        raise MlgateError(
+            f"model contains types outside {TRUSTED_MODULES}: {foreign} (the server loads only these; "
+            "build your model from sklearn/numpy/scipy parts, or see README 'Your model')"
+        )
     return types
 
 
@@ -39,6 +42,9 @@ def load_model(model_dir: Path) -> Any:
     try:
         flavor = yaml.safe_load(mlmodel.read_text())["flavors"]["sklearn"]
         trusted = flavor.get("skops_trusted_types") or []
+        foreign = [t for t in trusted if not str(t).startswith(TRUSTED_MODULES)]
+        if foreign:  # the allow-list is the code's, not whatever the model directory claims
+            raise ValueError(f"types outside the allow-list {TRUSTED_MODULES}: {foreign}")
         return sio.load(model_dir / flavor.get("pickled_model", SKOPS_FILE), trusted=trusted)
     except Exception as exc:  # any corruption: unreadable YAML, zip, or types
         raise MlgateError(f"{model_dir}: model cannot be loaded ({exc.__class__.__name__}: {exc})") from exc

@@ -13,9 +13,14 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel
 
+from mlgate.config import SchemaConfig
 from mlgate.features import FeatureSpec
 
 SCHEMA_FILE = "feature_schema.json"
+
+
+def _nullable(rules: dict, name: str) -> bool:
+    return name in rules and rules[name].nullable
 
 
 class Feature(BaseModel):
@@ -31,8 +36,12 @@ class FeatureSchema(BaseModel):
     features: list[Feature]
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, spec: FeatureSpec) -> FeatureSchema:
-        """Ranges are the observed ones widened by the observed span, so ordinary new values pass."""
+    def from_frame(cls, frame: pd.DataFrame, spec: FeatureSpec, contract: SchemaConfig | None = None) -> FeatureSchema:
+        """Ranges are the observed ones widened by the observed span, so ordinary new values pass.
+
+        What the raw-data contract allows is accepted too: a column it declares nullable may be null (the
+        model imputes it) even when no training row was, and its allowed categories are valid requests."""
+        rules = contract.columns if contract else {}
         features = []
         for name in spec.numeric:
             col = frame[name]
@@ -44,15 +53,17 @@ class FeatureSchema(BaseModel):
                 Feature(
                     name=name,
                     kind="integer" if is_int else "number",
-                    nullable=bool(col.isna().any()),
+                    nullable=bool(col.isna().any()) or _nullable(rules, name),
                     minimum=floor,
                     maximum=hi + pad,
                 )
             )
         for name in spec.categorical:
             col = frame[name]
-            cats = sorted(str(v) for v in col.dropna().unique())
-            features.append(Feature(name=name, kind="category", nullable=bool(col.isna().any()), categories=cats))
+            allowed = (rules[name].allowed or []) if name in rules else []
+            cats = sorted({str(v) for v in col.dropna().unique()} | {str(v) for v in allowed})
+            nullable = bool(col.isna().any()) or _nullable(rules, name)
+            features.append(Feature(name=name, kind="category", nullable=nullable, categories=cats))
         return cls(features=features)
 
     def save(self, model_dir: Path) -> None:

@@ -1,7 +1,16 @@
-"""The sklearn Pipeline: preprocessing plus the estimator named in params.yaml."""
+"""The sklearn Pipeline: preprocessing plus the estimator named in params.yaml.
+
+`train.estimator` is a built-in name or `module:function`, a factory in the user's own code
+(src/project/model.py): factory(config: TrainConfig, spec: FeatureSpec) returns a classifier,
+which gets the template's preprocessing in front, or a full sklearn Pipeline, used as it is.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sklearn.compose import ColumnTransformer
@@ -20,6 +29,9 @@ ESTIMATORS: dict[str, type] = {
     "random_forest": RandomForestClassifier,
     "logistic_regression": LogisticRegression,
 }
+PROJECT_CODE = Path("src")  # the project's own packages (src/project/), ahead of any installed copy
+
+Factory = Callable[[TrainConfig, FeatureSpec], Any]
 
 
 def make_estimator(config: TrainConfig) -> Any:
@@ -35,14 +47,56 @@ def make_estimator(config: TrainConfig) -> Any:
     return cls(**{**seed, **config.hyperparams})
 
 
-def build_pipeline(config: TrainConfig, spec: FeatureSpec) -> Pipeline:
-    """Impute, scale and one-hot encode, then the estimator; unseen categories are ignored at predict time."""
+def load_factory(path: str) -> Factory:
+    """Import `module:function`; the project's src/ comes first, so its own copy of the module is the one used."""
+    module_name, _, name = path.partition(":")
+    code = str(PROJECT_CODE.resolve())
+    if PROJECT_CODE.is_dir() and code not in sys.path:
+        sys.path.insert(0, code)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # ImportError, or an error inside the user's module
+        raise MlgateError(
+            f"params.yaml: train.estimator: cannot import '{module_name}' ({exc.__class__.__name__}: {exc})"
+        ) from exc
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        raise MlgateError(f"params.yaml: train.estimator: '{module_name}' has no function '{name}'")
+    return factory
+
+
+def user_model(config: TrainConfig, spec: FeatureSpec) -> Any:
+    """Call the user's factory and check what it returned can be trained and scored."""
+    try:
+        model = load_factory(config.estimator)(config, spec)
+    except MlgateError:
+        raise
+    except Exception as exc:
+        raise MlgateError(f"train.estimator: {config.estimator} raised {exc.__class__.__name__}: {exc}") from exc
+    missing = [m for m in ("fit", "predict_proba") if not hasattr(model, m)]
+    if missing:
+        raise MlgateError(
+            f"train.estimator: {config.estimator} returned {type(model).__name__}, which has no "
+            f"{'/'.join(missing)} (expected a scikit-learn classifier or Pipeline)"
+        )
+    return model
+
+
+def preprocessor(spec: FeatureSpec) -> ColumnTransformer:
+    """Impute, scale and one-hot encode; unseen categories are ignored at predict time."""
     numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     categorical = make_pipeline(
         SimpleImputer(strategy="constant", fill_value="missing"),
         OneHotEncoder(handle_unknown="ignore", sparse_output=False),
     )
-    pre = ColumnTransformer(
+    return ColumnTransformer(
         [("num", numeric, spec.numeric), ("cat", categorical, spec.categorical)], verbose_feature_names_out=False
     )
-    return Pipeline([("preprocess", pre), ("model", make_estimator(config))])
+
+
+def build_pipeline(config: TrainConfig, spec: FeatureSpec) -> Pipeline:
+    """The template's preprocessing, then the estimator; a factory's own Pipeline replaces both."""
+    estimator = user_model(config, spec) if config.is_factory else make_estimator(config)
+    if isinstance(estimator, Pipeline):
+        return estimator
+    return Pipeline([("preprocess", preprocessor(spec)), ("model", estimator)])

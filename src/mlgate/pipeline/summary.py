@@ -17,7 +17,7 @@ def summarize(params: Params) -> str:
     lines += [f"  {k:<10} {metrics[k]:.4f}" for k in ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")]
     lines += [
         f"  threshold  {metrics['threshold']}  (test rows: {metrics['n_test']}, "
-        f"fraud share {metrics['prevalence']:.2%})",
+        f"positive share {metrics['prevalence']:.2%})",
         "",
         f"  model      {params.train.model_dir}/ (MLflow format)",
         f"  metrics    {path}   plots: {params.evaluate.plots_dir}/ (dvc plots show)",

@@ -1,0 +1,1 @@
+"""`mlgate init`: adopt the user's dataset (infer.py decides from the data, project.py writes the project)."""

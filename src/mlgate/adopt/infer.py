@@ -1,0 +1,159 @@
+"""What `mlgate init` decides from the user's data alone: the file's table, the schema contract,
+the positive label, and the size- and prevalence-aware defaults. Pure functions, no files written."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlgate.errors import MlgateError
+
+CATEGORY_CAP = 50  # a text column with at most this many distinct values gets an `allowed:` list
+RANGE_MARGIN = 0.1  # numeric ranges are the observed ones widened by this share of their span
+TRUTHY = ("1", "true", "yes", "y", "positive", "pos")  # labels that name the positive class themselves
+PARQUET_MAGIC = b"PAR1"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The user's file as a frame: Parquet (by its magic bytes) or CSV; anything else is one clear line."""
+    if not path.is_file():
+        raise MlgateError(f"{path}: file not found (expected a CSV or Parquet file)")
+    head = path.open("rb").read(4096)
+    if not head:
+        raise MlgateError(f"{path}: file is empty (expected a CSV with a header row, or Parquet)")
+    try:
+        if head.startswith(PARQUET_MAGIC):
+            frame = pd.read_parquet(path)
+        elif b"\0" in head:
+            raise MlgateError(f"{path}: binary file, not a table (expected a CSV or Parquet file)")
+        else:
+            frame = pd.read_csv(path)
+    except MlgateError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise MlgateError(f"{path}: file is empty (expected a CSV with a header row, or Parquet)") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise MlgateError(f"{path}: not a readable table ({first})") from exc
+    if frame.empty or len(frame.columns) < 2:
+        what = "no data rows" if frame.empty else "a single column"
+        raise MlgateError(f"{path}: {what} (expected a table: a target column and at least one feature)")
+    return frame
+
+
+def _labels(frame: pd.DataFrame, target: str, path: Path) -> list[Any]:
+    if target not in frame.columns:
+        shown = ", ".join(map(str, frame.columns[:10])) + (", ..." if len(frame.columns) > 10 else "")
+        raise MlgateError(f"{path}: --target column '{target}' not found (columns: {shown})")
+    values = frame[target].dropna().unique().tolist()
+    if len(values) == 0:
+        raise MlgateError(f"{path}: target '{target}' has no labels (every value is missing)")
+    if len(values) == 1:
+        raise MlgateError(f"{path}: target '{target}' is constant ({values[0]!r}); a binary target needs two labels")
+    if len(values) > 2:
+        shown = sorted(map(str, values))[:5]
+        raise MlgateError(
+            f"{path}: target '{target}' has {len(values)} labels {shown}; mlgate needs a binary target (two labels)"
+        )
+    return values
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    return value == wanted or str(value).strip().lower() == str(wanted).strip().lower()
+
+
+def choose_positive(frame: pd.DataFrame, target: str, given: str | None, path: Path) -> Any:
+    """The positive label: --positive when given; else a label that says so (1, True, yes); else the rarer
+    label (a tie: the one sorting last). Returned as the value the pipeline reads (int, float, bool or text)."""
+    values = _labels(frame, target, path)
+    if given is not None:
+        matches = [v for v in values if _same(v, given)]
+        if len(matches) != 1:
+            raise MlgateError(f"--positive {given!r} is not a label of '{target}' (labels: {sorted(map(str, values))})")
+        return _plain(matches[0])
+    truthy = [v for v in values if str(v).strip().lower() in TRUTHY]
+    if len(truthy) == 1:
+        return _plain(truthy[0])
+    counts = frame[target].value_counts()
+    return _plain(min(values, key=lambda v: (counts[v], -sorted(map(str, values)).index(str(v)))))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python ones, so they write to YAML as 1, 1.5, true or text."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _outward(value: float, step: float, down: bool) -> float:
+    rounded = (math.floor if down else math.ceil)(value / step) * step
+    return round(rounded, max(0, -math.floor(math.log10(step))))
+
+
+def column_rule(series: pd.Series, is_id: bool = False) -> dict[str, Any]:
+    """The contract of one column as observed: type, nullability, a range with a margin or the categories."""
+    rule: dict[str, Any] = {}
+    values = series.dropna()
+    if is_id or not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        if pd.api.types.is_bool_dtype(series):
+            rule["type"] = "float"  # True/False: numeric to the pipeline, not int64 to the schema check
+            rule["allowed"] = [0, 1]
+        else:
+            rule["type"] = "string"
+            distinct = values.astype(str).unique()
+            if is_id:
+                rule["unique"] = True
+            elif 0 < len(distinct) <= CATEGORY_CAP:
+                rule["allowed"] = sorted(distinct.tolist())
+    else:
+        is_int = pd.api.types.is_integer_dtype(series)
+        rule["type"] = "int" if is_int else "float"
+        if len(values) and bool(np.isfinite(values.astype(float)).all()):  # an infinity leaves it unbounded
+            lo, hi = float(values.min()), float(values.max())
+            span = hi - lo or max(abs(lo), 1.0)
+            margin = span * RANGE_MARGIN
+            step = 1.0 if is_int else 10.0 ** math.floor(math.log10(margin))
+            low = 0.0 if lo >= 0 and lo - margin < 0 else _outward(lo - margin, step, down=True)
+            high = _outward(hi + margin, step, down=False)
+            rule["min"], rule["max"] = (int(low), int(high)) if is_int else (low, high)
+    if series.isna().any():
+        rule["nullable"] = True
+    return rule
+
+
+def infer_schema(frame: pd.DataFrame, target: str, id_column: str | None, labels: list[Any]) -> dict[str, dict]:
+    """The `schema:` contract: every column (strict), the target limited to its two labels."""
+    columns = {}
+    for name in frame.columns:
+        if name == target:
+            rule = {"type": column_rule(frame[name])["type"], "allowed": sorted(labels, key=str)}
+            if frame[name].isna().any():
+                rule["nullable"] = True
+        else:
+            rule = column_rule(frame[name], is_id=name == id_column)
+        columns[str(name)] = rule
+    return columns
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Settings that depend on the data's size and prevalence, written to params.yaml by init."""
+
+    hyperparams: dict[str, Any]
+    threshold: float
+    pr_auc_floor: float
+
+
+def defaults(labeled_rows: int, prevalence: float, test_size: float = 0.2) -> Defaults:
+    """Leaves scale with the training rows (small data must train: 5 rows a leaf on a few hundred rows,
+    100 from 20,000 up); the operating threshold and the PR-AUC floor follow the positive share, since a
+    constant guess already scores PR-AUC = prevalence."""
+    train_rows = max(1, int(labeled_rows * (1 - test_size)))
+    leaf = int(min(100, max(5, train_rows // 200)))
+    threshold = round(min(0.5, max(0.05, 2 * prevalence)), 2)
+    floor = round(prevalence + 0.25 * (1 - prevalence), 2)
+    hyperparams = {"learning_rate": 0.1, "max_iter": 100, "max_depth": 3, "min_samples_leaf": leaf}
+    return Defaults(hyperparams=hyperparams, threshold=threshold, pr_auc_floor=floor)

@@ -1,0 +1,259 @@
+"""`mlgate init`: turn the template (with its demo sample) into the user's project, in place.
+
+Everything is decided and checked before anything is written, so a bad file or a bad option
+leaves the project as it was. params.yaml is edited, not regenerated: its comments and any
+settings the user already made stay.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+
+from mlgate.adopt.infer import choose_positive, defaults, infer_schema, read_table
+from mlgate.config import DataConfig, load_params
+from mlgate.data.io import read_raw
+from mlgate.data.target import encode_target
+from mlgate.errors import MlgateError
+
+PARAMS = Path("params.yaml")
+DATA_DIR = Path("data")
+DVC_FILE = Path("data.dvc")
+LOCK_FILE = Path("dvc.lock")
+BUILTIN_DEFAULT = "hist_gradient_boosting"
+
+
+@dataclass(frozen=True)
+class Adopted:
+    data_path: Path
+    rows: int
+    labeled: int
+    prevalence: float
+    positive: Any
+    features: int
+    name: str
+    removed: list[str]
+
+
+def project_name(name: str | None, root: Path) -> str:
+    """--name, or the project folder's name, as a lowercase slug (MLflow experiment and model name)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (name or root.resolve().name).lower()).strip("-")
+    if not slug:
+        raise MlgateError(f"--name {name!r}: needs at least one letter or digit")
+    return slug
+
+
+def _float(representer, value: float):
+    """1e-05 as 1.0e-05: PyYAML, which loads params.yaml, reads a float only with a dot in it."""
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    if exponent and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"
+    return representer.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.representer.add_representer(float, _float)
+    yaml.preserve_quotes = True
+    yaml.width = 120
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _flow(rule: dict) -> CommentedMap:
+    node = CommentedMap(rule)
+    node.fa.set_flow_style()
+    return node
+
+
+def _section(raw: CommentedMap, *keys: str) -> CommentedMap:
+    node = raw
+    for key in keys:
+        if not isinstance(node.get(key), dict):
+            node[key] = CommentedMap()
+        node = node[key]
+    return node
+
+
+def _stage_csv(frame, target: str, id_column: str | None, source: Path, workdir: Path) -> tuple[Path, Any]:
+    """Write the CSV the pipeline will read and read it back as the pipeline does (types as the gate sees them)."""
+    staged = workdir / f"{source.stem}.csv"
+    frame.to_csv(staged, index=False, lineterminator="\n")
+    return staged, read_raw(DataConfig(path=staged, target=target, id_column=id_column))
+
+
+def adopt(
+    data_file: Path,
+    target: str,
+    positive: str | None = None,
+    id_column: str | None = None,
+    name: str | None = None,
+    force: bool = False,
+    root: Path = Path("."),
+) -> Adopted:
+    """Adopt `data_file` as the project's dataset; see the module docstring. Raises MlgateError on bad input."""
+    params_path = root / PARAMS
+    if not params_path.is_file() or not (root / "dvc.yaml").is_file():
+        raise MlgateError(f"{root.resolve()}: no params.yaml and dvc.yaml here (run mlgate init in the project root)")
+    yaml = _yaml()
+    raw = yaml.load(params_path.read_text())
+    if "sample" not in raw and not force:
+        raise MlgateError(
+            f"{params_path}: this project already has its own data (no `sample:` block); "
+            "pass --force to replace data/ and the inferred settings"
+        )
+    slug = project_name(name, root)
+    original = read_table(data_file)
+    if id_column is not None:
+        if id_column not in original.columns:
+            raise MlgateError(f"{data_file}: --id column '{id_column}' not found")
+        if id_column == target:
+            raise MlgateError(f"--id '{id_column}' is the target; a row key must be another column")
+        duplicates = int(original[id_column].duplicated().sum())
+        if duplicates:
+            raise MlgateError(
+                f"{data_file}: --id column '{id_column}' has {duplicates} duplicate values (a key is unique)"
+            )
+    choose_positive(original, target, positive, data_file)  # the label checks, on the user's own file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        staged, frame = _stage_csv(original, target, id_column, data_file, Path(tmp))
+        chosen = choose_positive(frame, target, positive, data_file)
+        labels = frame[target].dropna().unique().tolist()
+        data = DataConfig(path=DATA_DIR / staged.name, target=target, positive=chosen, id_column=id_column)
+        encoded = encode_target(frame[target], data).dropna()
+        prevalence = float(encoded.mean())
+        schema = infer_schema(frame, target, id_column, [x.item() if hasattr(x, "item") else x for x in labels])
+        settings = defaults(len(encoded), prevalence)
+
+        _write_params(raw, data, schema, settings, slug)
+        written = Path(tmp) / PARAMS.name
+        with written.open("w") as out:
+            yaml.dump(raw, out)
+        load_params(written)  # what init writes must load: never leave a params.yaml the pipeline rejects
+        shutil.copyfile(written, params_path)
+
+        data_dir = root / DATA_DIR
+        if data_dir.exists():
+            shutil.rmtree(data_dir)
+        data_dir.mkdir()
+        shutil.copy2(staged, data_dir / staged.name)
+
+    removed = _remove_results(root, raw)
+    _dvc(root, "add", str(DATA_DIR))
+    _merge_driver(root)
+    return Adopted(
+        data_path=data.path,
+        rows=len(frame),
+        labeled=len(encoded),
+        prevalence=prevalence,
+        positive=chosen,
+        features=len(frame.columns) - 1 - (id_column is not None),
+        name=slug,
+        removed=removed,
+    )
+
+
+def _write_params(raw: CommentedMap, data: DataConfig, schema: dict, settings, slug: str) -> None:
+    """Only the project's own settings: data, contract, names and the data-dependent defaults."""
+    section = _section(raw, "data")
+    section["path"] = str(data.path)
+    section["target"] = data.target
+    section["positive"] = data.positive
+    section["id_column"] = data.id_column
+    raw.pop("sample", None)
+    contract = _section(raw, "schema")
+    contract["strict"] = True
+    contract["columns"] = CommentedMap((column, _flow(rule)) for column, rule in schema.items())
+    train = _section(raw, "train")
+    if train.get("estimator", BUILTIN_DEFAULT) == BUILTIN_DEFAULT:
+        train["estimator"] = BUILTIN_DEFAULT
+        train["hyperparams"] = CommentedMap(settings.hyperparams)
+    _section(raw, "evaluate")["threshold"] = settings.threshold
+    names = _section(raw, "mlflow")
+    names["experiment"] = slug
+    names["model_name"] = slug
+    # The sample's absolute floors were tuned on the sample; the project starts from a PR-AUC floor above what a
+    # constant guess scores on its own prevalence, and adds its own floors here.
+    model_gate = _section(raw, "gates", "model")
+    floors = CommentedMap(pr_auc=settings.pr_auc_floor)
+    if isinstance(model_gate.get("thresholds"), CommentedMap):
+        model_gate["thresholds"].clear()
+        model_gate["thresholds"].update(floors)
+    else:
+        model_gate["thresholds"] = floors
+
+
+def _remove_results(root: Path, raw: CommentedMap) -> list[str]:
+    """The sample's committed results, so the first run has no baseline from another dataset."""
+    evaluate = raw.get("evaluate") or {}
+    targets = [
+        root / str(evaluate.get("metrics_file", "metrics/metrics.json")),
+        root / str(evaluate.get("plots_dir", "plots")),
+        root / LOCK_FILE,
+    ]
+    removed = []
+    for path in targets:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.is_file():
+            path.unlink()
+        else:
+            continue
+        removed.append(str(path.relative_to(root)))
+    return removed
+
+
+def dvc_bin() -> str:
+    """The dvc installed next to this Python: works when the venv is not on PATH."""
+    beside = Path(sys.executable).parent / "dvc"
+    return str(beside) if beside.is_file() else "dvc"
+
+
+def _dvc(root: Path, *args: str) -> None:
+    try:
+        done = subprocess.run([dvc_bin(), *args], cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise MlgateError("dvc: not installed (make install, or pip install dvc)") from exc
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()
+        raise MlgateError(f"dvc {' '.join(args)} failed: {last[-1] if last else done.returncode}")
+
+
+def _merge_driver(root: Path) -> bool:
+    """`merge=ours` in .gitattributes needs this once per clone: the user's results win template merges."""
+    done = subprocess.run(
+        ["git", "config", "merge.ours.driver", "true"], cwd=root, capture_output=True, text=True, check=False
+    )
+    return done.returncode == 0
+
+
+def next_steps(adopted: Adopted) -> str:
+    share = f"{adopted.prevalence:.1%} of {adopted.labeled} labeled rows"
+    return "\n".join(
+        [
+            f"adopted {adopted.data_path}: {adopted.rows} rows, {adopted.features} features, "
+            f"positive label {adopted.positive!r} ({share})",
+            f"wrote params.yaml (data, schema, train, evaluate.threshold, mlflow names '{adopted.name}', "
+            "gates.model.thresholds.pr_auc) and data.dvc"
+            + (f"; removed the sample's results: {', '.join(adopted.removed)}" if adopted.removed else ""),
+            "",
+            "next steps:",
+            "  1. make run                                   # first run: gates, no baseline yet",
+            "  2. git add -A && git commit -m 'Adopt my data'",
+            "  3. dvc remote add -d storage s3://BUCKET/PATH   # or gs://, azure://; then: dvc push",
+            "  4. GitHub: secrets DVC_REMOTE_ACCESS_KEY_ID, DVC_REMOTE_SECRET_ACCESS_KEY (and MLFLOW_TRACKING_URI)",
+            "  template updates: git merge the template's main; your params.yaml, data.dvc, dvc.lock, metrics/ and",
+            "  plots/ stay yours (.gitattributes merge=ours; run `git config merge.ours.driver true` in each clone)",
+        ]
+    )

@@ -1,0 +1,176 @@
+"""`mlgate init`: what it infers from the data, and one clear line (exit 2) for each bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlgate.adopt.infer import choose_positive, column_rule, defaults, infer_schema
+from mlgate.config import SchemaConfig
+from mlgate.gates.schema import check_schema
+from tests.conftest import ROOT, run_cli
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    """The template's params.yaml, dvc.yaml and sample file: enough for init to refuse before it writes."""
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(ROOT / name, project / name)
+    (project / "data" / "transactions.csv").write_text("a,b\n1,2\n")
+    return project
+
+
+def _csv(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _bytes(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> pd.DataFrame:
+    return pd.DataFrame({"id": ["a", "b", "c", "d"], "x": [1.0, 2.5, None, 4.0], "y": ["no", "yes", "no", None]})
+
+
+BAD_INPUTS = {
+    "missing column": (lambda p, g: _csv(p / "d.csv", g), ["--target", "label"], "--target column 'label' not found"),
+    "empty file": (lambda p, g: _bytes(p / "d.csv", b""), ["--target", "y"], "file is empty"),
+    "header only": (lambda p, g: _csv(p / "d.csv", g.head(0)), ["--target", "y"], "no data rows"),
+    "binary file": (
+        lambda p, g: _bytes(p / "d.bin", bytes(range(256)) * 8),
+        ["--target", "y"],
+        "binary file, not a table",
+    ),
+    "constant target": (
+        lambda p, g: _csv(p / "d.csv", g.assign(y="yes")),
+        ["--target", "y"],
+        "target 'y' is constant ('yes')",
+    ),
+    "three labels": (
+        lambda p, g: _csv(p / "d.csv", g.assign(y=["a", "b", "c", "a"])),
+        ["--target", "y"],
+        "target 'y' has 3 labels ['a', 'b', 'c']",
+    ),
+    "positive not a label": (
+        lambda p, g: _csv(p / "d.csv", g),
+        ["--target", "y", "--positive", "maybe"],
+        "--positive 'maybe' is not a label of 'y'",
+    ),
+    "id not unique": (
+        lambda p, g: _csv(p / "d.csv", g.assign(id=["a", "a", "b", "c"])),
+        ["--target", "y", "--id", "id"],
+        "--id column 'id' has 1 duplicate values",
+    ),
+    "id missing": (lambda p, g: _csv(p / "d.csv", g), ["--target", "y", "--id", "key"], "--id column 'key' not found"),
+    "file missing": (lambda p, g: p / "nope.csv", ["--target", "y"], "file not found"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_is_one_line_and_changes_nothing(case, template, good, tmp_path):
+    make, options, expected = BAD_INPUTS[case]
+    path = make(tmp_path, good)
+    before = (template / "params.yaml").read_text()
+    result = run_cli("init", str(path), *options, cwd=template)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert result.stderr.startswith("error: ") and expected in result.stderr, result.stderr
+    assert (template / "params.yaml").read_text() == before
+    assert [p.name for p in (template / "data").iterdir()] == ["transactions.csv"]
+
+
+def test_an_adopted_project_is_not_overwritten_without_force(template, good, tmp_path):
+    params = template / "params.yaml"
+    raw = yaml.safe_load(params.read_text())
+    del raw["sample"]
+    params.write_text(yaml.safe_dump(raw))
+    result = run_cli("init", str(_csv(tmp_path / "d.csv", good)), "--target", "y", cwd=template)
+    assert result.returncode == 2
+    assert "already has its own data" in result.stderr and "--force" in result.stderr
+    assert params.read_text() == yaml.safe_dump(raw)
+
+
+def test_positive_label_rule():
+    frame = pd.DataFrame({"t": ["b", "a", "b", "b", None]})
+    assert choose_positive(frame, "t", None, Path("f")) == "a"  # the rarer label
+    assert choose_positive(pd.DataFrame({"t": ["No", "Yes", "Yes"]}), "t", None, Path("f")) == "Yes"  # says so
+    assert choose_positive(pd.DataFrame({"t": [0, 1, 1, 1]}), "t", None, Path("f")) == 1
+    assert choose_positive(pd.DataFrame({"t": [True, False, False]}), "t", None, Path("f")) is True
+    assert choose_positive(pd.DataFrame({"t": ["x", "y"]}), "t", None, Path("f")) == "y"  # tie: sorting last
+    assert choose_positive(pd.DataFrame({"t": [0, 1]}), "t", "0", Path("f")) == 0  # --positive is text
+
+
+def test_inferred_schema_accepts_its_data_and_catches_corruption():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "key": [f"k{i}" for i in range(300)],
+            "age": rng.integers(18, 90, 300),
+            "score": rng.normal(0.3, 0.01, 300),
+            "neg": rng.normal(-5, 2, 300),
+            "city": rng.choice(["Oslo", "Lima", None], 300),
+            "free_text": [f"note {i}" for i in range(300)],
+            "label": rng.choice([0, 1], 300),
+        }
+    )
+    frame["key"] = frame["key"].astype(object)
+    columns = infer_schema(frame, "label", "key", [0, 1])
+    assert columns["key"] == {"type": "string", "unique": True}
+    assert columns["age"]["type"] == "int" and columns["age"]["min"] <= 18 and columns["age"]["max"] >= 89
+    assert columns["city"] == {"type": "string", "allowed": ["Lima", "Oslo"], "nullable": True}
+    assert "allowed" not in columns["free_text"]  # above the cardinality cap: any text
+    assert columns["label"] == {"type": "int", "allowed": [0, 1]}
+    assert columns["neg"]["min"] < frame["neg"].min() and columns["neg"]["max"] > frame["neg"].max()
+    config = SchemaConfig(strict=True, columns=columns)
+    assert check_schema(frame, config).passed
+    for corrupt in (
+        frame.assign(age=frame["age"] * 10),
+        frame.assign(city="Paris"),
+        frame.assign(score=np.where(frame.index == 3, 99.0, frame["score"])),
+        frame.assign(extra=1),
+        frame.drop(columns="neg"),
+        frame.assign(key="same"),
+        frame.assign(label=np.where(frame.index == 0, 2, frame["label"])),
+    ):
+        assert not check_schema(corrupt, config).passed
+
+
+def test_ranges_keep_a_margin_and_stay_non_negative():
+    assert column_rule(pd.Series([0.5, 10.0])) == {"type": "float", "min": 0.0, "max": 11.0}
+    assert column_rule(pd.Series([100, 200])) == {"type": "int", "min": 90, "max": 210}
+    rule = column_rule(pd.Series([0.301, 0.302, 0.305]))
+    assert rule["min"] < 0.301 and rule["max"] > 0.305 and rule["max"] - rule["min"] < 0.01
+    assert column_rule(pd.Series([3.0, 3.0])) == {"type": "float", "min": 2.7, "max": 3.3}  # constant: 10 % of it
+
+
+def test_defaults_follow_size_and_prevalence():
+    small, large = defaults(300, 0.5), defaults(50_000, 0.03)
+    assert small.hyperparams["min_samples_leaf"] == 5
+    assert large.hyperparams["min_samples_leaf"] == 100
+    assert small.threshold == 0.5 and large.threshold == 0.06
+    assert small.pr_auc_floor > 0.5 and 0.03 < large.pr_auc_floor < 0.5  # above a constant guess
+
+
+def test_written_params_load_back_with_tiny_and_huge_numbers(tmp_path):
+    import io
+
+    from mlgate.adopt.project import _yaml
+
+    rules = {"tiny": column_rule(pd.Series([1e-7, 3e-7])), "huge": column_rule(pd.Series([1e12, 5e12]))}
+    out = io.StringIO()
+    _yaml().dump({"columns": rules}, out)
+    assert yaml.safe_load(out.getvalue())["columns"] == rules
+
+
+def test_infinite_values_leave_a_column_unbounded():
+    assert column_rule(pd.Series([1.0, float("inf")])) == {"type": "float"}
