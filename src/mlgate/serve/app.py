@@ -58,7 +58,7 @@ def _error(status: int, detail: str) -> JSONResponse:
 
 
 def _describe(errors: list[dict]) -> str:
-    """'records.2.amount: Input should be greater than or equal to 0 (got -5)'; at most three."""
+    """'records.2.age: Input should be greater than or equal to 0 (got -5)'; at most three."""
     parts = []
     for err in errors[:3]:
         where = ".".join(str(p) for p in err["loc"] if p != "body") or "body"
