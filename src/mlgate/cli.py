@@ -366,6 +366,25 @@ def release_notes(
 
 
 @app.command()
+def card(
+    image: Annotated[str | None, typer.Option(help="The image the model ships in, repo@sha256:... (lineage).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where card.md and card.json go (default: the model dir).")
+    ] = None,
+    reports: ReportsOpt = Path("reports"),
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Model card (Markdown + JSON): use, limits, data, metrics with intervals, segments, gates, lineage.
+
+    Written beside the model by default, so the image carries it and serves it at GET /card."""
+    from mlgate.evidence.card import collect, write
+
+    p = load(params_file)
+    md, _ = write(collect(p, reports, image=image), output or p.train.model_dir)
+    typer.echo(md)
+
+
+@app.command()
 def summary(params_file: ParamsOpt = "params.yaml") -> None:
     """Print the run's metrics and where its outputs are."""
     from mlgate.pipeline.summary import summarize

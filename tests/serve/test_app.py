@@ -171,3 +171,22 @@ def test_the_server_speaks_of_records_not_the_sample(client):
         assert not [w for w in words if w in source], path
     spec = client.get("/openapi.json").text.lower()
     assert not [w for w in words if w in spec]
+
+
+def test_card_is_served_from_the_model_directory(model_dir, tmp_path, records):
+    import json
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    with TestClient(create_app(copy)) as c:
+        missing = c.get("/card")
+        assert missing.status_code == 404 and "mlgate card" in missing.json()["detail"]
+    (copy / "card.md").write_text("# Model card: demo\n")
+    (copy / "card.json").write_text(json.dumps({"model": {"name": "demo"}}))
+    with TestClient(create_app(copy)) as c:
+        markdown = c.get("/card")
+        assert markdown.status_code == 200 and markdown.headers["content-type"].startswith("text/markdown")
+        assert markdown.text == "# Model card: demo\n"
+        assert c.get("/card", params={"format": "json"}).json() == {"model": {"name": "demo"}}
+        assert c.get("/card", params={"format": "xml"}).status_code == 422

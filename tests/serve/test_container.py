@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.container
 def image(engine, trained_dir, tmp_path_factory) -> str:
     """The serving image of the session's model, built from a copy of the repo's build context."""
     context = build_context(tmp_path_factory.mktemp("context"), trained_dir / "outputs/model")
+    (context / "outputs/model/card.md").write_text("# Model card: baked into the image\n")
     tag = "mlgate-serve:test"
     build(tag, context=context, git_sha="0123abc")
     return tag
@@ -62,6 +64,8 @@ def test_container_becomes_ready_and_predicts_like_the_model(served, records, mo
     assert status == 200
     expected = load_model(model_dir).predict_proba(pd.DataFrame(records))[:, 1]
     assert [p["score"] for p in body["predictions"]] == pytest.approx(list(expected), abs=1e-9)
+    with urllib.request.urlopen(f"{url}/card", timeout=5) as card:
+        assert card.read().decode() == "# Model card: baked into the image\n"
     status, version = call_json(f"{url}/version")
     assert version["git_sha"] == "0123abc" and version["build_time"] != "unknown"
 

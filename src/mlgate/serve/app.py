@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlgate.data.schema import FeatureSchema
+from mlgate.evidence.card import CARD_JSON, CARD_MD
 from mlgate.serve.batcher import Batcher, Busy
 from mlgate.serve.loaded import LoadedModel, load
 from mlgate.serve.requests import predict_request_model, record_model
@@ -35,7 +36,17 @@ MAX_QUEUE_ROWS = int(os.environ.get("MLGATE_MAX_QUEUE_ROWS", 4096))  # rows wait
 RETRY_AFTER = "1"  # seconds, with a 503: the queue drains in milliseconds
 NOT_JSON = "body is not valid JSON"
 logger = logging.getLogger(__name__)
-KNOWN_PATHS = {"/predict", "/invocations", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json"}
+KNOWN_PATHS = {
+    "/predict",
+    "/invocations",
+    "/health",
+    "/ready",
+    "/version",
+    "/card",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+}
 
 
 class Prediction(BaseModel):
@@ -225,6 +236,18 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         """Model name and version, MLflow run id, git sha, data hash, build time."""
         loaded = ready_model()
         return loaded if isinstance(loaded, JSONResponse) else loaded.info
+
+    @app.get("/card", responses={404: {"model": Problem}})
+    async def card(format: str = "markdown"):
+        """The model card baked into the image (`mlgate card`): Markdown, or its facts with ?format=json."""
+        path = model_dir / (CARD_JSON if format == "json" else CARD_MD)
+        if format not in ("markdown", "json"):
+            return _error(422, "format must be markdown or json")
+        if not path.is_file():
+            return _error(404, "no model card in this model directory (run `mlgate card` before building the image)")
+        if format == "json":
+            return JSONResponse(json.loads(path.read_text()))
+        return Response(path.read_text(), media_type="text/markdown; charset=utf-8")
 
     @app.get("/metrics")
     async def prometheus() -> Response:
