@@ -10,7 +10,7 @@ import pytest
 
 from mlgate.data.generate import generate
 from mlgate.gates.data import run_data_gate
-from tests.conftest import run_cli
+from tests.conftest import edit_params, run_cli
 
 
 def _missing_column(df):
@@ -127,18 +127,41 @@ def test_advisory_check_warns_without_blocking(params, sample):
     assert statuses["class_balance"] == "warn"
 
 
-def test_unknown_check_in_params_is_an_error(params):
-    from mlgate.config import CheckConfig
+@pytest.mark.parametrize(
+    ("checks", "message"),
+    [
+        ({"telepathy": {}}, r"gates\.data\.checks: unknown check\(s\) \['telepathy'\]"),
+        (
+            {"class_balance": {"max_ratio": 0.5}},
+            r"gates\.data\.checks: class_balance: unknown key\(s\) \['max_ratio'\]",
+        ),
+        ({"percent_of_nulls": {"max_ratio": "lots"}}, r"percent_of_nulls\.max_ratio: expected a number, got 'lots'"),
+    ],
+    ids=["unknown-check", "unknown-key", "not-a-number"],
+)
+def test_bad_check_in_params_is_a_one_line_error(workdir, checks, message):
+    from mlgate.config import load_params
     from mlgate.errors import MlgateError
 
-    checks = {**params.gates.data.checks, "telepathy": CheckConfig()}
-    bad = params.model_copy(
-        update={
-            "gates": params.gates.model_copy(update={"data": params.gates.data.model_copy(update={"checks": checks})})
-        }
+    edit_params(workdir / "params.yaml", "gates.data.checks", checks)
+    with pytest.raises(MlgateError, match=message) as caught:
+        load_params(workdir / "params.yaml")
+    assert "\n" not in str(caught.value)
+
+
+def test_params_override_merges_over_the_code_defaults(workdir):
+    from mlgate.config import DATA_CHECK_DEFAULTS, MODEL_CHECK_DEFAULTS, load_params
+
+    edit_params(workdir / "params.yaml", "gates.data.checks", {"percent_of_nulls": {"blocking": False}})
+    edit_params(workdir / "params.yaml", "gates.model.checks", {"calibration": {"min_brier_skill": 0.2}})
+    p = load_params(workdir / "params.yaml")
+    nulls = p.gates.data.checks["percent_of_nulls"]
+    assert (
+        nulls.blocking is False and nulls.condition("max_ratio") == DATA_CHECK_DEFAULTS["percent_of_nulls"]["max_ratio"]
     )
-    with pytest.raises(MlgateError, match=r"gates\.data\.checks: unknown check\(s\) \['telepathy'\]"):
-        run_data_gate(bad)
+    assert set(p.gates.data.checks) == set(DATA_CHECK_DEFAULTS)  # the unlisted checks run with their defaults
+    assert p.gates.model.checks["calibration"].condition("min_brier_skill") == 0.2
+    assert set(p.gates.model.checks) == set(MODEL_CHECK_DEFAULTS)
 
 
 def test_cli_fails_with_table_json_and_html(workdir, sample):
