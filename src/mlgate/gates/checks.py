@@ -144,7 +144,7 @@ DEEPCHECKS: dict[str, Spec] = {
         "max_score",
         lambda t, seed: dc.PredictionDrift(random_state=seed).add_condition_drift_score_less_than(t),
         _drift_score,
-        "train/test prediction drift < {}",
+        "train/test prediction drift < {} (max_score, or the 1 % chance level of KS at these sizes if larger)",
     ),
 }
 
