@@ -184,3 +184,70 @@ def test_empty_file_fails_readable(workdir):
     result = run_cli("gate", "data", cwd=workdir)
     assert result.returncode == 1 and "readable" in result.stderr
     assert "file is empty" in result.stdout
+
+
+def _git(cwd, *args):
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+def _statuses(report, names) -> dict:
+    return {c.name: (c.passed, c.message) for c in report.checks if c.name in names}
+
+
+REFERENCE_CHECKS = ("reference_feature_drift", "reference_label_drift")
+
+
+def test_reference_lookup_fails_closed_but_nothing_to_compare_passes(workdir, params, sample):
+    no_repo, _ = run_data_gate(params, raw=sample, reference_rev="main")
+    assert all(ok for ok, _ in _statuses(no_repo, REFERENCE_CHECKS).values())
+
+    _git(workdir, "init", "-q")
+    _git(workdir, "commit", "-q", "--allow-empty", "-m", "root")
+    missing_rev, _ = run_data_gate(params, raw=sample, reference_rev="origin/main")
+    for ok, message in _statuses(missing_rev, REFERENCE_CHECKS).values():
+        assert not ok and "'origin/main' not found" in message
+    assert not missing_rev.passed
+
+    first, _ = run_data_gate(params, raw=sample, reference_rev="previous")  # the root commit has no parent
+    assert all(ok and "nothing to compare with yet" in m for ok, m in _statuses(first, REFERENCE_CHECKS).values())
+
+    (workdir / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n")
+    _git(workdir, "add", "data.dvc")
+    _git(workdir, "commit", "-qm", "data tracked, but its bytes are in no cache or remote")
+    (workdir / "data.dvc").unlink()
+    broken, _ = run_data_gate(params, raw=sample, reference_rev="HEAD")
+    for ok, message in _statuses(broken, REFERENCE_CHECKS).values():
+        assert not ok and "could not be read" in message, message
+    assert broken.info["reference_md5"] == "0123456789abcdef0123456789abcdef"
+
+    advisory = {
+        **params.gates.data.checks,
+        **{n: params.gates.data.checks[n].model_copy(update={"blocking": False}) for n in REFERENCE_CHECKS},
+    }
+    relaxed, _ = run_data_gate(_with_checks(params, advisory), raw=sample, reference_rev="HEAD")
+    assert relaxed.passed, relaxed.table()
+
+
+def test_nulls_are_judged_against_the_reference(params, sample):
+    sparse = sample.assign(customer_age=np.where(np.arange(len(sample)) % 10 < 6, np.nan, sample["customer_age"]))
+    alone, _ = run_data_gate(params, raw=sparse)  # 60 % nulls in a column is ordinary real data
+    assert _statuses(alone, ["percent_of_nulls"])["percent_of_nulls"][0], alone.table()
+    same, _ = run_data_gate(params, raw=sparse, reference=sparse.sample(frac=1.0, random_state=0))
+    assert same.passed, same.table()
+    jumped, _ = run_data_gate(params, raw=sparse, reference=sample)
+    assert "percent_of_nulls" in _failed(jumped) and "customer_age" in _failed(jumped)["percent_of_nulls"].message
+
+
+def test_string_labels_with_unlabeled_rows(params, sample):
+    labels = sample["is_fraud"].map({1: "Yes", 0: "No"}).astype(object)
+    labels[:40] = None
+    text = params.model_copy(update={"data": params.data.model_copy(update={"positive": "Yes"})})
+    report, _ = run_data_gate(text, raw=sample.assign(is_fraud=labels), reference=None)
+    failed = {c.name for c in report.checks if not c.passed}
+    assert failed <= {"schema"}, report.table()  # the committed contract says 0/1; every other check ran
+    balance = next(c for c in report.checks if c.name == "class_balance")
+    assert "40 unlabeled rows not counted" in balance.message and report.info["unlabeled_rows"] == 40
