@@ -81,7 +81,7 @@ def evaluate(params_file: ParamsOpt = "params.yaml") -> None:
 
 
 def _finish_gate(report, results, reports_dir: Path) -> None:
-    from mlgate.gates.data import write_outputs
+    from mlgate.gates.html import write_outputs
 
     written = write_outputs(report, results, reports_dir)
     typer.echo(report.table())

@@ -22,7 +22,7 @@ warnings.filterwarnings("ignore", module="deepchecks")  # deepchecks' own deprec
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 from deepchecks.tabular import checks as dc  # noqa: E402
 
-Scope = Literal["raw", "raw_sample", "split", "reference", "model"]
+Scope = Literal["raw", "raw_sample", "split", "reference"]
 
 
 @dataclass(frozen=True)
@@ -67,15 +67,6 @@ DEEPCHECKS: dict[str, Spec] = {
         float,
         "duplicate rows ratio <= {}",
     ),
-    "conflicting_labels": Spec(
-        "raw",
-        "max_ratio",
-        lambda t, seed: dc.ConflictingLabels(random_state=seed).add_condition_ratio_of_conflicting_labels_less_or_equal(
-            t
-        ),
-        lambda v: float(v["percent_of_conflicting_samples"]),
-        "conflicting labels ratio <= {}",
-    ),
     "mixed_data_types": Spec(
         "raw",
         "max_ratio",
@@ -118,13 +109,6 @@ DEEPCHECKS: dict[str, Spec] = {
         lambda v: _max(v["Ratio of New Categories"]) if len(v) else 0.0,
         "new-category ratio <= {}",
     ),
-    "train_test_samples_mix": Spec(
-        "split",
-        "max_ratio",
-        lambda t, seed: dc.TrainTestSamplesMix(random_state=seed).add_condition_duplicates_ratio_less_or_equal(t),
-        lambda v: float(v["ratio"]),
-        "test rows also in train <= {}",
-    ),
     "reference_feature_drift": Spec(
         "reference",
         "max_score",
@@ -138,13 +122,6 @@ DEEPCHECKS: dict[str, Spec] = {
         _label_drift,
         _drift_score,
         "label drift vs reference < {}",
-    ),
-    "prediction_drift": Spec(
-        "model",
-        "max_score",
-        lambda t, seed: dc.PredictionDrift(random_state=seed).add_condition_drift_score_less_than(t),
-        _drift_score,
-        "train/test prediction drift < {} (max_score, or the 1 % chance level of KS at these sizes if larger)",
     ),
 }
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
-from mlgate.config import DataConfig, Params
+from mlgate.config import CheckConfig, DataConfig, Params
 from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
 from mlgate.features import feature_spec
+from mlgate.gates.result import CheckResult
 
 
 def label01(labels: pd.Series, data: DataConfig) -> pd.Series:
@@ -47,3 +50,14 @@ def dataset(frame: pd.DataFrame, params: Params):
     frame = frame.drop(columns=[params.data.id_column], errors="ignore")
     spec = feature_spec(frame, params.data)
     return Dataset(frame, label=params.data.target, cat_features=spec.categorical, label_type="binary")
+
+
+def guarded(name: str, condition: str, config: CheckConfig, run: Callable[[], CheckResult]) -> CheckResult:
+    """Run one of mlgate's own checks; one that raises is a failed check whose message is the error."""
+    try:
+        return run()
+    except Exception as exc:
+        text = " ".join(str(exc).split())[:200]
+        return CheckResult(
+            name, False, None, condition, f"could not run: {exc.__class__.__name__}: {text}", config.blocking
+        )

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pandas as pd
 
 from mlgate.config import CheckConfig, Params
@@ -13,23 +10,12 @@ from mlgate.data.io import read_raw
 from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
 from mlgate.gates import checks
-from mlgate.gates.common import dataset, labeled, sample
+from mlgate.gates.common import dataset, guarded, labeled, sample
 from mlgate.gates.reference import Reference, file_sha256, load_reference
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.gates.schema import check_schema
 from mlgate.pipeline.prepare import split
 from mlgate.versioning import data_md5
-
-
-def guarded(name: str, condition: str, config: CheckConfig, run: Callable[[], CheckResult]) -> CheckResult:
-    """Run one of mlgate's own checks; one that raises is a failed check whose message is the error."""
-    try:
-        return run()
-    except Exception as exc:
-        text = " ".join(str(exc).split())[:200]
-        return CheckResult(
-            name, False, None, condition, f"could not run: {exc.__class__.__name__}: {text}", config.blocking
-        )
 
 
 def _class_balance(frame: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
@@ -94,6 +80,41 @@ def _percent_of_nulls(raw: pd.DataFrame, reference: pd.DataFrame | None, config:
     )
 
 
+def _conflicting_labels(data: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
+    """Share of labeled rows whose exact features also occur with the other label (a pandas group-by:
+    deepchecks' ConflictingLabels hashes rows in Python and took ~2 s on 50k rows)."""
+    limit = config.condition("max_ratio")
+    features = [c for c in data.columns if c not in (params.data.target, params.data.id_column)]
+    labels = data.groupby(features, dropna=False, sort=False)[params.data.target].transform("nunique")
+    ratio = float((labels > 1).mean()) if len(data) else 0.0
+    return CheckResult(
+        "conflicting_labels",
+        ratio <= limit,
+        round(ratio, 6),
+        f"conflicting labels ratio <= {limit}",
+        f"{ratio:.2%} of labeled rows share their features with a row of the other label",
+        config.blocking,
+    )
+
+
+def _samples_mix(train: pd.DataFrame, test: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
+    """Share of test rows (features and label, not the id) that are also in train: a vectorised row hash
+    (deepchecks' TrainTestSamplesMix hashes rows in Python, ~1 s per gate)."""
+    limit = config.condition("max_ratio")
+    columns = [c for c in test.columns if c != params.data.id_column]
+    seen = pd.util.hash_pandas_object(train[columns], index=False)
+    mixed = pd.util.hash_pandas_object(test[columns], index=False).isin(seen)
+    ratio = float(mixed.mean()) if len(test) else 0.0
+    return CheckResult(
+        "train_test_samples_mix",
+        ratio <= limit,
+        round(ratio, 6),
+        f"test rows also in train <= {limit}",
+        f"{int(mixed.sum())} of {len(test)} test rows also in train",
+        config.blocking,
+    )
+
+
 def run_deepcheck(
     name: str, config: CheckConfig, *datasets, seed: int = 0, model=None, display: bool = False
 ) -> tuple[CheckResult, object | None]:
@@ -127,7 +148,16 @@ def _reference(params: Params, raw: pd.DataFrame, given: pd.DataFrame | None, re
     return ref
 
 
-def run_data_gate(
+def run_data_gate(*args, **kwargs) -> tuple[GateReport, list]:
+    """All data checks (see _run_data_gate) with BLAS/OpenMP limited to one thread: on samples this size
+    thread spin-waits cost more than they save, and much more on a busy shared runner."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _run_data_gate(*args, **kwargs)
+
+
+def _run_data_gate(
     params: Params,
     raw: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
@@ -189,14 +219,30 @@ def run_data_gate(
                 results.append(result)
 
     data = labeled(raw, params.data)
+    if "conflicting_labels" in enabled:
+        config = enabled["conflicting_labels"]
+        report.checks.append(
+            guarded("conflicting_labels", "ratio", config, lambda: _conflicting_labels(data, params, config))
+        )
     run_all("raw", data)
     run_all("raw_sample", sample(data, rows, target, seed))
-    if _scoped(enabled, "split"):
+    if _scoped(enabled, "split") or "train_test_samples_mix" in enabled:
         try:
             train, test = split(data.drop_duplicates().reset_index(drop=True), params)
         except Exception as exc:
-            _fail_all(report, enabled, _scoped(enabled, "split"), f"no train/test split could be made: {exc}")
+            why = f"no train/test split could be made: {exc}"
+            _fail_all(report, enabled, _scoped(enabled, "split"), why)
+            if "train_test_samples_mix" in enabled:
+                config = enabled["train_test_samples_mix"]
+                report.checks.append(CheckResult("train_test_samples_mix", False, None, "ratio", why, config.blocking))
         else:
+            if "train_test_samples_mix" in enabled:
+                config = enabled["train_test_samples_mix"]
+                report.checks.append(
+                    guarded(
+                        "train_test_samples_mix", "ratio", config, lambda: _samples_mix(train, test, params, config)
+                    )
+                )
             run_all("split", sample(train, rows, target, seed), sample(test, rows, target, seed))
     names = _scoped(enabled, "reference")
     if names and ref is not None:
@@ -227,12 +273,3 @@ def _pass_all(report: GateReport, enabled: dict, names: list[str], why: str) -> 
     for name in names:
         condition = checks.describe(name, enabled[name])
         report.checks.append(CheckResult(name, True, None, condition, why, enabled[name].blocking))
-
-
-def write_outputs(report: GateReport, results: list, reports_dir: Path) -> list[Path]:
-    """The JSON verdict and the HTML report (with deepchecks' figures when the checks drew them)."""
-    from mlgate.gates.html import write_html
-
-    json_path = reports_dir / f"{report.gate}_gate.json"
-    report.write_json(json_path)
-    return [json_path, write_html(report, results, reports_dir / f"{report.gate}_gate.html")]

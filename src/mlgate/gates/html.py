@@ -67,3 +67,10 @@ def write_html(report: GateReport, results: list, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page)
     return path
+
+
+def write_outputs(report: GateReport, results: list, reports_dir: Path) -> list[Path]:
+    """The JSON verdict and the HTML report (with deepchecks' figures when the checks drew them)."""
+    json_path = reports_dir / f"{report.gate}_gate.json"
+    report.write_json(json_path)
+    return [json_path, write_html(report, results, reports_dir / f"{report.gate}_gate.html")]
