@@ -71,19 +71,27 @@ def metrics_table(inputs: ReportInputs) -> str:
             continue
         new, old = inputs.metrics[name], base.get(name)
         absolute, relative = _delta(name, new, old)
+        if inputs.base_not_comparable:
+            absolute = relative = "not comparable"
+        live = "not comparable" if prod.get("not_comparable") else _num(prod.get(name))
         rows.append(
-            f"| {name} | {_num(old)} | {_num(new)} | {absolute} | {relative} | {_num(prod.get(name))} "
+            f"| {name} | {_num(old)} | {_num(new)} | {absolute} | {relative} | {live} "
             f"| {_metric_gate(name, inputs.model_gate)} |"
         )
     notes = []
     if inputs.model_gate is None:
         notes.append("The pipeline stopped before the model gate: these are the committed metrics, not this run's.")
-    if inputs.base_metrics is None:
+    if inputs.base_not_comparable:
+        notes.append(f"Base `{inputs.base_label}` not comparable: {inputs.base_not_comparable}.")
+    elif inputs.base_metrics is None:
         notes.append(f"No metrics committed at `{inputs.base_label}`: first run, nothing to compare.")
     if inputs.production is None:
         notes.append("No model holds the `production` alias (or no registry is configured).")
     else:
-        notes.append(f"Production: {prod.get('model', '?')}, scored on this PR's test set.")
+        if prod.get("not_comparable"):
+            notes.append(f"Production {prod.get('model', '?')} not comparable: {prod['not_comparable']}.")
+        else:
+            notes.append(f"Production: {prod.get('model', '?')}, scored on this PR's test set.")
     notes.append("▲ better, ▼ worse (lower is better for brier).")
     return "\n".join(rows) + "\n\n" + " ".join(notes)
 
