@@ -50,7 +50,6 @@ def deepchecks_defaults() -> dict[str, float]:
     warnings.filterwarnings("ignore")
     import pandas as pd
     from deepchecks.tabular import Dataset
-    from deepchecks.tabular.suites import data_integrity, model_evaluation, train_test_validation
 
     from mlgate.config import load_params
     from mlgate.features import feature_spec
@@ -66,6 +65,17 @@ def deepchecks_defaults() -> dict[str, float]:
         for name, f in (("raw", raw), ("train", train), ("test", test))
     }
     model = load_model(p.train.model_dir)
+    # the same one-thread BLAS/OpenMP limit mlgate's gates use, so thread contention on a busy
+    # machine does not inflate deepchecks' figure (and the ratio)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _suites(ds, model)
+
+
+def _suites(ds: dict, model) -> dict[str, float]:
+    from deepchecks.tabular.suites import data_integrity, model_evaluation, train_test_validation
+
     return {
         "data_integrity": timed(lambda: data_integrity().run(ds["raw"])),
         "train_test_validation": timed(lambda: train_test_validation().run(ds["train"], ds["test"])),

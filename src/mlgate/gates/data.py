@@ -11,6 +11,7 @@ from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
 from mlgate.gates import checks
 from mlgate.gates.common import dataset, guarded, labeled, sample
+from mlgate.gates.html import write_outputs  # noqa: F401  (re-exported: callers import it from here)
 from mlgate.gates.reference import Reference, file_sha256, load_reference
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.gates.schema import check_schema
