@@ -251,3 +251,10 @@ def test_string_labels_with_unlabeled_rows(params, sample):
     assert failed <= {"schema"}, report.table()  # the committed contract says 0/1; every other check ran
     balance = next(c for c in report.checks if c.name == "class_balance")
     assert "40 unlabeled rows not counted" in balance.message and report.info["unlabeled_rows"] == 40
+
+
+def test_reference_with_another_target_is_not_comparable(params, sample):
+    other = sample.rename(columns={"is_fraud": "churned"})
+    report, _ = run_data_gate(params, raw=sample, reference=other)
+    for ok, message in _statuses(report, REFERENCE_CHECKS).values():
+        assert ok and message.startswith("not comparable: ") and "'is_fraud'" in message

@@ -219,7 +219,12 @@ def _run_data_gate(
             if result is not None:
                 results.append(result)
 
-    data = labeled(raw, params.data)
+    try:
+        data = labeled(raw, params.data)
+    except Exception as exc:  # every check that needed the labels fails with the reason
+        names = [n for n in enabled if n in checks.DEEPCHECKS]
+        _fail_all(report, enabled, names, f"the target could not be encoded: {exc}")
+        return report, results
     if "conflicting_labels" in enabled:
         config = enabled["conflicting_labels"]
         report.checks.append(
@@ -251,6 +256,8 @@ def _run_data_gate(
             _fail_all(report, enabled, names, ref.error)
         elif ref.frame is None:
             _pass_all(report, enabled, names, ref.note or f"no reference data at {rev}")
+        elif target not in ref.frame.columns:
+            _pass_all(report, enabled, names, f"not comparable: the reference data at {ref.rev} has no '{target}'")
         else:
             run_all(
                 "reference",
