@@ -124,10 +124,15 @@ def gate_data(
 @gate_app.command("model")
 def gate_model(
     base_rev: Annotated[
-        str, typer.Option(help="Git ref whose committed metrics file is the baseline.", envvar="MLGATE_BASE_REV")
+        str,
+        typer.Option(
+            help="Git ref whose committed metrics file is the baseline (compared only when its params.yaml has the "
+            "same target, positive label and schema); `previous` = HEAD's first parent.",
+            envvar="MLGATE_BASE_REV",
+        ),
     ] = "HEAD",
     base_metrics: Annotated[
-        Path | None, typer.Option(help="A metrics JSON to compare with instead of --base-rev.")
+        Path | None, typer.Option(help="A metrics JSON to compare with instead of --base-rev (taken as comparable).")
     ] = None,
     production: Annotated[bool, typer.Option(help="Also compare with the registry's @production model.")] = True,
     reports: ReportsOpt = Path("reports"),
