@@ -98,15 +98,22 @@ def evaluate(params_file: ParamsOpt = "params.yaml") -> None:
 
 
 def _finish_gate(report, results, reports_dir: Path) -> None:
-    from mlgate.gates.data import write_outputs
+    from mlgate.gates.html import write_outputs
 
-    write_outputs(report, results, reports_dir)
+    written = write_outputs(report, results, reports_dir)
     typer.echo(report.table())
-    typer.echo(f"reports: {reports_dir}/{report.gate}_gate.json, {reports_dir}/{report.gate}_gate.html")
+    typer.echo("reports: " + ", ".join(map(str, written)))
     report.enforce()
 
 
 ReportsOpt = Annotated[Path, typer.Option(help="Where the JSON and HTML reports go.")]
+HtmlOpt = Annotated[
+    bool,
+    typer.Option(
+        "--html/--no-html",
+        help="Draw deepchecks' figures into the HTML report (slower); without it the HTML has the verdicts only.",
+    ),
+]
 
 
 @gate_app.command("data")
@@ -114,47 +121,56 @@ def gate_data(
     reference_rev: Annotated[
         str | None,
         typer.Option(
-            help="Git ref whose data.dvc is the drift reference (default: gates.data.reference_rev).",
+            help="Git ref whose data.dvc is the drift reference (default: gates.data.reference_rev); "
+            "`previous` = HEAD's first parent (on main, the commit before this one).",
             envvar="MLGATE_REFERENCE_REV",
         ),
     ] = None,
     reports: ReportsOpt = Path("reports"),
+    html: HtmlOpt = False,
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
     """Data gate: contract, integrity, train/test split and drift vs the reference data."""
     from mlgate.gates.data import run_data_gate
 
     p = load(params_file)
-    _finish_gate(*run_data_gate(p, reference_rev=reference_rev or p.gates.data.reference_rev), reports)
+    rev = reference_rev or p.gates.data.reference_rev
+    _finish_gate(*run_data_gate(p, reference_rev=rev, display=html), reports)
 
 
 @gate_app.command("model")
 def gate_model(
     base_rev: Annotated[
-        str, typer.Option(help="Git ref whose committed metrics file is the baseline.", envvar="MLGATE_BASE_REV")
+        str,
+        typer.Option(
+            help="Git ref whose committed metrics file is the baseline (compared only when its params.yaml has the "
+            "same target, positive label and schema); `previous` = HEAD's first parent.",
+            envvar="MLGATE_BASE_REV",
+        ),
     ] = "HEAD",
     base_metrics: Annotated[
-        Path | None, typer.Option(help="A metrics JSON to compare with instead of --base-rev.")
+        Path | None, typer.Option(help="A metrics JSON to compare with instead of --base-rev (taken as comparable).")
     ] = None,
     production: Annotated[bool, typer.Option(help="Also compare with the registry's @production model.")] = True,
     reports: ReportsOpt = Path("reports"),
+    html: HtmlOpt = False,
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
     """Model gate: metric floors, trivial baseline, overfit, calibration, drift, non-regression."""
     import json
 
-    from mlgate.gates.model import base_metrics_at, run_model_gate
-    from mlgate.registry import model_at_alias
+    from mlgate.gates.baseline import Baseline, base_at, production_model
+    from mlgate.gates.model import run_model_gate
 
     p = load(params_file)
     if base_metrics is not None:
         if not base_metrics.is_file():
             raise MlgateError(f"{base_metrics}: base metrics file not found")
-        base, label = json.loads(base_metrics.read_text()), str(base_metrics)
+        base = Baseline(str(base_metrics), metrics=json.loads(base_metrics.read_text()))
     else:
-        base, label = base_metrics_at(base_rev, str(p.evaluate.metrics_file)), base_rev
-    live = model_at_alias(p, "production") if production else None
-    _finish_gate(*run_model_gate(p, base=base, base_label=label, production=live), reports)
+        base = base_at(p, base_rev)
+    live = production_model(p) if production else None
+    _finish_gate(*run_model_gate(p, base=base, production=live, display=html), reports)
 
 
 @app.command()

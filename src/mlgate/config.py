@@ -99,10 +99,11 @@ class MlflowConfig(_Strict):
 
 
 class CheckConfig(BaseModel):
-    """One gate check: its conditions (free keys, read by the check) and whether it blocks."""
+    """One gate check: its conditions (free keys, read by the check), whether it runs and whether it blocks."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     blocking: bool = True
+    enabled: bool = True
 
     def condition(self, key: str) -> float:
         value = (self.model_extra or {}).get(key)
@@ -111,19 +112,83 @@ class CheckConfig(BaseModel):
         return float(value)
 
 
+# The template's default condition of every gate check. params.yaml `gates.<gate>.checks.<name>` holds only a
+# project's overrides, merged per key over these (so `{blocking: false}` keeps the default condition).
+DATA_CHECK_DEFAULTS: dict[str, dict[str, float]] = {
+    "schema": {},  # the `schema:` contract
+    "class_balance": {"min_minority_ratio": 0.005},  # labeled rows; the rarer class's share, either may be the majority
+    "percent_of_nulls": {"max_ratio": 0.95, "max_increase": 0.05},  # per column; increase vs the reference data
+    "data_duplicates": {"max_ratio": 0.05},
+    "conflicting_labels": {"max_ratio": 0.02},  # same features, different label
+    "mixed_data_types": {"max_ratio": 0.01},  # strings among numbers and vice versa
+    "string_mismatch": {"max_variants": 0},  # "Online" vs "online "
+    "feature_label_correlation": {"max_pps": 0.95},  # leakage: one feature alone predicts the label (sampled)
+    "feature_drift": {"max_score": 0.2},  # train vs test split
+    "label_drift": {"max_score": 0.1},
+    "new_category": {"max_ratio": 0.01},
+    "train_test_samples_mix": {"max_ratio": 0.05},
+    "reference_feature_drift": {"max_score": 0.2},  # vs the reference data (data.dvc at the reference rev)
+    "reference_label_drift": {"max_score": 0.1},
+}
+MODEL_CHECK_DEFAULTS: dict[str, dict[str, float]] = {
+    "calibration": {"min_brier_skill": 0.0},  # 1 - Brier / Brier of the constant prevalence guess
+    "prediction_drift": {"max_score": 0.15},  # train vs test predictions
+}
+
+
+def merge_checks(overrides: Any, defaults: dict[str, dict[str, float]]) -> dict[str, CheckConfig]:
+    """The checks a gate runs: the defaults, each overridden per key by params.yaml; unknown names or keys fail."""
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        raise ValueError(f"expected a mapping of check names, got {overrides!r}")
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown check(s) {unknown}; expected some of {sorted(defaults)}")
+    merged = {}
+    for name, default in defaults.items():
+        given = overrides.get(name) or {}
+        if isinstance(given, CheckConfig):
+            given = given.model_dump()
+        if not isinstance(given, dict):
+            raise ValueError(f"{name}: expected a mapping such as {default or {'blocking': True}}")
+        allowed = set(default) | {"blocking", "enabled"}
+        bad = sorted(set(given) - allowed)
+        if bad:
+            raise ValueError(f"{name}: unknown key(s) {bad}; expected some of {sorted(allowed)}")
+        for key, value in given.items():
+            number = key in default and isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number or (key not in default and isinstance(value, bool))):
+                kind = "a number" if key in default else "true or false"
+                raise ValueError(f"{name}.{key}: expected {kind}, got {value!r}")
+        merged[name] = CheckConfig.model_validate({**default, **given})
+    return merged
+
+
 class DataGateConfig(_Strict):
     sample_rows: int = Field(10_000, gt=0)
-    reference_rev: str = "HEAD"
-    checks: dict[str, CheckConfig] = Field(default_factory=dict)
+    seed: int = Field(0, ge=0)  # every sampled check uses it: same inputs, same verdicts
+    reference_rev: str = "HEAD"  # `previous` = the first parent of HEAD (what CI on main passes)
+    checks: dict[str, CheckConfig] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _merge(cls, value: Any) -> dict[str, CheckConfig]:
+        return merge_checks(value, DATA_CHECK_DEFAULTS)
 
 
 class ModelGateConfig(_Strict):
     thresholds: dict[str, float] = Field(default_factory=dict)
-    baseline_margin: float = Field(0.1, ge=0)
+    baseline_margin: float = Field(0.1, ge=0, lt=1)  # normalised PR-AUC lift (PR-AUC - p) / (1 - p)
     max_overfit_gap: float = Field(0.15, ge=0)
     regression_tolerance: float = Field(0.02, ge=0)
     regression_metrics: list[str] = Field(default_factory=lambda: ["pr_auc", "roc_auc"])
-    checks: dict[str, CheckConfig] = Field(default_factory=dict)
+    sample_rows: int = Field(10_000, gt=0)  # rows of train and test the deepchecks model checks see
+    checks: dict[str, CheckConfig] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _merge(cls, value: Any) -> dict[str, CheckConfig]:
+        return merge_checks(value, MODEL_CHECK_DEFAULTS)
 
 
 class GatesConfig(_Strict):
@@ -169,6 +234,8 @@ def _describe(error: ValidationError, source: Path) -> str:
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{key}'"
+    if first["type"] == "value_error":  # our validators' own messages name the key
+        return f"{source}: {key}: {first['msg'].removeprefix('Value error, ')}"
     got = first.get("input")
     return f"{source}: {key}: {first['msg']} (got {got!r})"
 

@@ -10,7 +10,7 @@ import pytest
 
 from mlgate.data.generate import generate
 from mlgate.gates.data import run_data_gate
-from tests.conftest import run_cli
+from tests.conftest import edit_params, run_cli
 
 
 def _missing_column(df):
@@ -127,18 +127,41 @@ def test_advisory_check_warns_without_blocking(params, sample):
     assert statuses["class_balance"] == "warn"
 
 
-def test_unknown_check_in_params_is_an_error(params):
-    from mlgate.config import CheckConfig
+@pytest.mark.parametrize(
+    ("checks", "message"),
+    [
+        ({"telepathy": {}}, r"gates\.data\.checks: unknown check\(s\) \['telepathy'\]"),
+        (
+            {"class_balance": {"max_ratio": 0.5}},
+            r"gates\.data\.checks: class_balance: unknown key\(s\) \['max_ratio'\]",
+        ),
+        ({"percent_of_nulls": {"max_ratio": "lots"}}, r"percent_of_nulls\.max_ratio: expected a number, got 'lots'"),
+    ],
+    ids=["unknown-check", "unknown-key", "not-a-number"],
+)
+def test_bad_check_in_params_is_a_one_line_error(workdir, checks, message):
+    from mlgate.config import load_params
     from mlgate.errors import MlgateError
 
-    checks = {**params.gates.data.checks, "telepathy": CheckConfig()}
-    bad = params.model_copy(
-        update={
-            "gates": params.gates.model_copy(update={"data": params.gates.data.model_copy(update={"checks": checks})})
-        }
+    edit_params(workdir / "params.yaml", "gates.data.checks", checks)
+    with pytest.raises(MlgateError, match=message) as caught:
+        load_params(workdir / "params.yaml")
+    assert "\n" not in str(caught.value)
+
+
+def test_params_override_merges_over_the_code_defaults(workdir):
+    from mlgate.config import DATA_CHECK_DEFAULTS, MODEL_CHECK_DEFAULTS, load_params
+
+    edit_params(workdir / "params.yaml", "gates.data.checks", {"percent_of_nulls": {"blocking": False}})
+    edit_params(workdir / "params.yaml", "gates.model.checks", {"calibration": {"min_brier_skill": 0.2}})
+    p = load_params(workdir / "params.yaml")
+    nulls = p.gates.data.checks["percent_of_nulls"]
+    assert (
+        nulls.blocking is False and nulls.condition("max_ratio") == DATA_CHECK_DEFAULTS["percent_of_nulls"]["max_ratio"]
     )
-    with pytest.raises(MlgateError, match=r"gates\.data\.checks: unknown check\(s\) \['telepathy'\]"):
-        run_data_gate(bad)
+    assert set(p.gates.data.checks) == set(DATA_CHECK_DEFAULTS)  # the unlisted checks run with their defaults
+    assert p.gates.model.checks["calibration"].condition("min_brier_skill") == 0.2
+    assert set(p.gates.model.checks) == set(MODEL_CHECK_DEFAULTS)
 
 
 def test_cli_fails_with_table_json_and_html(workdir, sample):
@@ -161,3 +184,77 @@ def test_empty_file_fails_readable(workdir):
     result = run_cli("gate", "data", cwd=workdir)
     assert result.returncode == 1 and "readable" in result.stderr
     assert "file is empty" in result.stdout
+
+
+def _git(cwd, *args):
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+def _statuses(report, names) -> dict:
+    return {c.name: (c.passed, c.message) for c in report.checks if c.name in names}
+
+
+REFERENCE_CHECKS = ("reference_feature_drift", "reference_label_drift")
+
+
+def test_reference_lookup_fails_closed_but_nothing_to_compare_passes(workdir, params, sample):
+    no_repo, _ = run_data_gate(params, raw=sample, reference_rev="main")
+    assert all(ok for ok, _ in _statuses(no_repo, REFERENCE_CHECKS).values())
+
+    _git(workdir, "init", "-q")
+    _git(workdir, "commit", "-q", "--allow-empty", "-m", "root")
+    missing_rev, _ = run_data_gate(params, raw=sample, reference_rev="origin/main")
+    for ok, message in _statuses(missing_rev, REFERENCE_CHECKS).values():
+        assert not ok and "'origin/main' not found" in message
+    assert not missing_rev.passed
+
+    first, _ = run_data_gate(params, raw=sample, reference_rev="previous")  # the root commit has no parent
+    assert all(ok and "nothing to compare with yet" in m for ok, m in _statuses(first, REFERENCE_CHECKS).values())
+
+    (workdir / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n")
+    _git(workdir, "add", "data.dvc")
+    _git(workdir, "commit", "-qm", "data tracked, but its bytes are in no cache or remote")
+    (workdir / "data.dvc").unlink()
+    broken, _ = run_data_gate(params, raw=sample, reference_rev="HEAD")
+    for ok, message in _statuses(broken, REFERENCE_CHECKS).values():
+        assert not ok and "could not be read" in message, message
+    assert broken.info["reference_md5"] == "0123456789abcdef0123456789abcdef"
+
+    advisory = {
+        **params.gates.data.checks,
+        **{n: params.gates.data.checks[n].model_copy(update={"blocking": False}) for n in REFERENCE_CHECKS},
+    }
+    relaxed, _ = run_data_gate(_with_checks(params, advisory), raw=sample, reference_rev="HEAD")
+    assert relaxed.passed, relaxed.table()
+
+
+def test_nulls_are_judged_against_the_reference(params, sample):
+    sparse = sample.assign(customer_age=np.where(np.arange(len(sample)) % 10 < 6, np.nan, sample["customer_age"]))
+    alone, _ = run_data_gate(params, raw=sparse)  # 60 % nulls in a column is ordinary real data
+    assert _statuses(alone, ["percent_of_nulls"])["percent_of_nulls"][0], alone.table()
+    same, _ = run_data_gate(params, raw=sparse, reference=sparse.sample(frac=1.0, random_state=0))
+    assert same.passed, same.table()
+    jumped, _ = run_data_gate(params, raw=sparse, reference=sample)
+    assert "percent_of_nulls" in _failed(jumped) and "customer_age" in _failed(jumped)["percent_of_nulls"].message
+
+
+def test_string_labels_with_unlabeled_rows(params, sample):
+    labels = sample["is_fraud"].map({1: "Yes", 0: "No"}).astype(object)
+    labels[:40] = None
+    text = params.model_copy(update={"data": params.data.model_copy(update={"positive": "Yes"})})
+    report, _ = run_data_gate(text, raw=sample.assign(is_fraud=labels), reference=None)
+    failed = {c.name for c in report.checks if not c.passed}
+    assert failed <= {"schema"}, report.table()  # the committed contract says 0/1; every other check ran
+    balance = next(c for c in report.checks if c.name == "class_balance")
+    assert "40 unlabeled rows not counted" in balance.message and report.info["unlabeled_rows"] == 40
+
+
+def test_reference_with_another_target_is_not_comparable(params, sample):
+    other = sample.rename(columns={"is_fraud": "churned"})
+    report, _ = run_data_gate(params, raw=sample, reference=other)
+    for ok, message in _statuses(report, REFERENCE_CHECKS).values():
+        assert ok and message.startswith("not comparable: ") and "'is_fraud'" in message

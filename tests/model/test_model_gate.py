@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mlgate.features import feature_spec
+from mlgate.gates.baseline import Baseline, Production, base_at, production_model
 from mlgate.gates.model import run_model_gate
 from mlgate.pipeline import evaluate
 from mlgate.pipeline.model import build_pipeline
@@ -20,9 +21,9 @@ def _failed(report) -> set[str]:
 
 
 def test_good_model_passes_without_base(params, trained):
-    report, results = run_model_gate(params, base=None)
+    report, results = run_model_gate(params, base=None, display=True)
     assert report.passed, report.table()
-    assert {r.get_header() for r in results}  # deepchecks model checks ran
+    assert {r.get_header() for r in results} == {"Calibration Metric", "Prediction Drift"}  # figures for the HTML
     first_run = next(c for c in report.checks if c.name == "regression_vs_base")
     assert "first run" in first_run.message
 
@@ -46,6 +47,8 @@ def test_model_on_shuffled_labels_fails(params, trained):
     assert {"min_pr_auc", "beats_baseline"} <= failed, report.table()
     floor = next(c for c in report.checks if c.name == "min_pr_auc")
     assert floor.value < params.gates.model.thresholds["pr_auc"] and floor.condition == ">= 0.4"
+    lift = next(c for c in report.checks if c.name == "beats_baseline")
+    assert "(PR-AUC - p) / (1 - p)" in lift.condition and lift.value < params.gates.model.baseline_margin
 
 
 @pytest.mark.parametrize(
@@ -55,7 +58,7 @@ def test_model_on_shuffled_labels_fails(params, trained):
 )
 def test_regression_against_base_metrics(params, trained, delta, passes):
     base = {**trained, "pr_auc": trained["pr_auc"] + delta}
-    report, _ = run_model_gate(params, base=base, base_label="main")
+    report, _ = run_model_gate(params, base=Baseline("main", metrics=base))
     check = next(c for c in report.checks if c.name == "regression_vs_base_pr_auc")
     assert check.passed is passes
     assert check.value == pytest.approx(-delta, abs=1e-6)
@@ -74,10 +77,10 @@ def test_regression_against_production_model(params, trained):
             p = test[params.data.target].to_numpy().astype(float)
             return np.column_stack([1 - p, p])
 
-    report, _ = run_model_gate(params, base=None, production=("mlgate-fraud v1 (@production)", Sharper()))
+    report, _ = run_model_gate(params, base=None, production=Production("prod v1 (@production)", model=Sharper()))
     assert "regression_vs_production_pr_auc" in _failed(report)
     assert report.info["production"]["pr_auc"] == pytest.approx(1.0)
-    same, _ = run_model_gate(params, base=None, production=("v2", load_model(params.train.model_dir)))
+    same, _ = run_model_gate(params, base=None, production=Production("v2", model=load_model(params.train.model_dir)))
     assert same.passed, same.table()
 
 
@@ -91,3 +94,97 @@ def test_cli_compares_with_a_base_metrics_file(workdir, params, trained):
     assert json.loads((workdir / "reports/model_gate.json").read_text())["passed"] is False
     missing = run_cli("gate", "model", "--base-metrics", "nope.json", cwd=workdir)
     assert missing.returncode == 2 and "nope.json: base metrics file not found" in missing.stderr
+
+
+def _git(cwd, *args):
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (("data.target", "other_label"), "target 'other_label' at HEAD"),
+        (("data.positive", 0), "positive label '0' at HEAD"),
+        (("schema.columns.hour.type", "float"), "feature schema differs from HEAD"),
+    ],
+    ids=["target", "positive", "schema"],
+)
+def test_base_on_another_problem_is_not_comparable_and_does_not_block(workdir, params, trained, edit, reason):
+    from tests.conftest import edit_params
+
+    better = {**trained, "pr_auc": trained["pr_auc"] + 0.3, "roc_auc": 0.999}
+    (workdir / "metrics/metrics.json").write_text(json.dumps(better))
+    current = (workdir / "params.yaml").read_text()
+    edit_params(workdir / "params.yaml", *edit)
+    _git(workdir, "init", "-q")
+    _git(workdir, "add", "params.yaml", "metrics/metrics.json")
+    _git(workdir, "commit", "-qm", "base")
+    (workdir / "params.yaml").write_text(current)
+    (workdir / "metrics/metrics.json").write_text(json.dumps(trained))
+
+    report, _ = run_model_gate(params, base=base_at(params, "HEAD"))
+    check = next(c for c in report.checks if c.name == "regression_vs_base")
+    assert check.passed and check.message.startswith("not comparable: ") and reason in check.message
+    assert report.passed, report.table()
+
+    (workdir / "params.yaml").write_text(current)
+    _git(workdir, "commit", "-qam", "same problem")
+    (workdir / "metrics/metrics.json").write_text(json.dumps(better))
+    _git(workdir, "commit", "-qam", "better base")
+    (workdir / "metrics/metrics.json").write_text(json.dumps(trained))
+    comparable, _ = run_model_gate(params, base=base_at(params, "HEAD"))
+    assert "regression_vs_base_pr_auc" in _failed(comparable), comparable.table()
+
+
+def test_unknown_base_rev_fails_closed(workdir, params, trained):
+    _git(workdir, "init", "-q")
+    _git(workdir, "commit", "-q", "--allow-empty", "-m", "root")
+    report, _ = run_model_gate(params, base=base_at(params, "origin/nope"))
+    assert "regression_vs_base" in _failed(report)
+    assert "'origin/nope' not found" in next(c for c in report.checks if c.name == "regression_vs_base").message
+
+
+def test_production_lookup_error_fails_closed_and_no_alias_passes(workdir, params, trained, monkeypatch):
+    none_yet = production_model(params)  # a fresh sqlite registry: nothing holds the alias
+    assert none_yet.error is None and "no model holds @production" in none_yet.note
+    report, _ = run_model_gate(params, production=none_yet)
+    assert report.passed and "regression_vs_production" in {c.name for c in report.checks}
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens: connection refused
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    down = production_model(params)
+    assert down.error and "production model lookup failed" in down.error
+    failed, _ = run_model_gate(params, production=down)
+    assert "regression_vs_production" in _failed(failed)
+    assert not failed.passed  # blocking by default
+
+
+def test_verdict_names_the_model_and_data_it_judged(workdir, params, trained):
+    from mlgate.fingerprint import model_sha256
+
+    report, _ = run_model_gate(params)
+    assert report.info["model_sha256"] == model_sha256(params.train.model_dir)
+    assert len(report.info["data_sha256"]) == 64
+
+
+def test_calibration_is_judged_against_the_prevalence_baseline(workdir, params, trained):
+    from mlgate.pipeline.metrics import brier_skill
+
+    assert brier_skill(0.25, 0.5) == pytest.approx(0.0)  # a constant guess on a balanced target: no skill
+    assert brier_skill(0.10, 0.5) == pytest.approx(0.6)
+    report, _ = run_model_gate(params)
+    check = next(c for c in report.checks if c.name == "calibration")
+    assert check.passed and check.value == pytest.approx(brier_skill(trained["brier"], trained["prevalence"]), abs=1e-6)
+
+
+def test_lift_fits_any_prevalence():
+    from mlgate.pipeline.metrics import normalised_lift
+
+    assert normalised_lift(0.95, 0.9) == pytest.approx(0.5)  # a 90 % positive target can still show a lift
+    assert normalised_lift(0.9, 0.9) == pytest.approx(0.0)
+    assert normalised_lift(1.0, 0.03) == pytest.approx(1.0)

@@ -3,78 +3,135 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from mlgate.config import CheckConfig, Params
 from mlgate.data.io import read_raw
+from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
-from mlgate.features import feature_spec
 from mlgate.gates import checks
+from mlgate.gates.common import dataset, guarded, labeled, sample
+from mlgate.gates.html import write_outputs  # noqa: F401  (re-exported: callers import it from here)
+from mlgate.gates.reference import Reference, file_sha256, load_reference
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.gates.schema import check_schema
-from mlgate.pipeline.prepare import clean, split
-
-OWN_CHECKS = {"schema", "class_balance"}
-
-
-def _sample(frame: pd.DataFrame, rows: int, target: str, seed: int = 0) -> pd.DataFrame:
-    """Stratified sample so the rare class keeps its share; small frames pass through."""
-    if len(frame) <= rows:
-        return frame
-    share = rows / len(frame)
-    if frame[target].nunique() < 2:
-        return frame.sample(rows, random_state=seed)
-    return frame.groupby(target, group_keys=False).sample(frac=share, random_state=seed)
+from mlgate.pipeline.prepare import split
+from mlgate.versioning import data_md5
 
 
-def _class_balance(frame: pd.DataFrame, target: str, config: CheckConfig) -> CheckResult:
-    lo, hi = config.condition("min_ratio"), config.condition("max_ratio")
-    condition = f"{lo} <= positive share <= {hi}"
-    labels = pd.to_numeric(frame[target], errors="coerce")
-    if labels.nunique() < 2:
+def _class_balance(frame: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
+    """The minority class's share of the labeled rows: either class may be the majority."""
+    floor = config.condition("min_minority_ratio")
+    condition = f"minority class share of labeled rows >= {floor}"
+    column = frame[params.data.target]
+    found = column.dropna().unique().tolist()
+    if len(found) == 1:
         return CheckResult(
             "class_balance",
             False,
-            float(labels.mean()) if len(labels) else None,
+            0.0,
             condition,
-            f"'{target}' has a single class ({labels.dropna().unique().tolist()[:2]})",
+            f"'{params.data.target}' has a single class ({found})",
             config.blocking,
         )
-    share = float((labels == 1).mean())
-    ok = lo <= share <= hi
+    try:
+        labels = encode_target(column, params.data).dropna()
+    except MlgateError as exc:
+        return CheckResult("class_balance", False, None, condition, str(exc), config.blocking)
+    unlabeled = len(column) - len(labels)
+    positive = float(labels.mean())
+    minority = min(positive, 1 - positive)
+    ok = minority >= floor
+    message = f"{positive:.2%} of {len(labels)} labeled rows are positive ({params.data.positive!r})"
+    if unlabeled:
+        message += f"; {unlabeled} unlabeled rows not counted"
     return CheckResult(
         "class_balance",
         ok,
-        share,
+        round(minority, 6),
         condition,
-        f"{share:.2%} of rows are positive" + ("" if ok else " (outside the allowed band)"),
+        message + ("" if ok else " (minority class below the floor)"),
         config.blocking,
     )
 
 
-def _dataset(frame: pd.DataFrame, params: Params):
-    from deepchecks.tabular import Dataset
+def _percent_of_nulls(raw: pd.DataFrame, reference: pd.DataFrame | None, config: CheckConfig) -> CheckResult:
+    """Null share per column: an absolute ceiling, and no jump over the reference data where there is one."""
+    ceiling, jump = config.condition("max_ratio"), config.condition("max_increase")
+    condition = f"null ratio per column <= {ceiling}; increase vs reference <= {jump}"
+    ratios = raw.isna().mean()
+    problems = [f"{c}: {r:.1%} null" for c, r in ratios.items() if r > ceiling]
+    value = float(ratios.max()) if len(ratios) else 0.0
+    compared = "no reference data: absolute ceiling only"
+    if reference is not None:
+        increase = ratios - reference.isna().mean().reindex(ratios.index).fillna(0.0)
+        problems += [f"{c}: {ratios[c]:.1%} null, +{d:.1%} vs reference" for c, d in increase.items() if d > jump]
+        value = float(increase.max()) if len(increase) else 0.0
+        compared = f"largest increase vs reference {value:+.2%}"
+    ok = not problems
+    message = "; ".join(problems[:3]) + (f"; +{len(problems) - 3} more" if len(problems) > 3 else "")
+    worst = ratios.idxmax() if len(ratios) else "-"
+    return CheckResult(
+        "percent_of_nulls",
+        ok,
+        round(value, 6),
+        condition,
+        message if problems else f"most nulls: {worst} {ratios.max():.1%}; {compared}",
+        config.blocking,
+    )
 
-    frame = frame.drop(columns=[params.data.id_column], errors="ignore")
-    spec = feature_spec(frame, params.data)
-    return Dataset(frame, label=params.data.target, cat_features=spec.categorical)
+
+def _conflicting_labels(data: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
+    """Share of labeled rows whose exact features also occur with the other label (a pandas group-by:
+    deepchecks' ConflictingLabels hashes rows in Python and took ~2 s on 50k rows)."""
+    limit = config.condition("max_ratio")
+    features = [c for c in data.columns if c not in (params.data.target, params.data.id_column)]
+    labels = data.groupby(features, dropna=False, sort=False)[params.data.target].transform("nunique")
+    ratio = float((labels > 1).mean()) if len(data) else 0.0
+    return CheckResult(
+        "conflicting_labels",
+        ratio <= limit,
+        round(ratio, 6),
+        f"conflicting labels ratio <= {limit}",
+        f"{ratio:.2%} of labeled rows share their features with a row of the other label",
+        config.blocking,
+    )
 
 
-def run_deepcheck(name: str, config: CheckConfig, *datasets, model=None) -> tuple[CheckResult, object | None]:
+def _samples_mix(train: pd.DataFrame, test: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
+    """Share of test rows (features and label, not the id) that are also in train: a vectorised row hash
+    (deepchecks' TrainTestSamplesMix hashes rows in Python, ~1 s per gate)."""
+    limit = config.condition("max_ratio")
+    columns = [c for c in test.columns if c != params.data.id_column]
+    seen = pd.util.hash_pandas_object(train[columns], index=False)
+    mixed = pd.util.hash_pandas_object(test[columns], index=False).isin(seen)
+    ratio = float(mixed.mean()) if len(test) else 0.0
+    return CheckResult(
+        "train_test_samples_mix",
+        ratio <= limit,
+        round(ratio, 6),
+        f"test rows also in train <= {limit}",
+        f"{int(mixed.sum())} of {len(test)} test rows also in train",
+        config.blocking,
+    )
+
+
+def run_deepcheck(
+    name: str, config: CheckConfig, *datasets, seed: int = 0, model=None, display: bool = False
+) -> tuple[CheckResult, object | None]:
     """Run one deepchecks check; a check that cannot run is a failed check that says why.
 
-    Single-dataset checks get the last dataset (the test split when two are given)."""
+    Single-dataset checks get the last dataset (the test split when two are given). Figures are
+    drawn only for the HTML report (`display`): they cost more than most checks."""
     from deepchecks.tabular import TrainTestCheck
 
     condition = checks.describe(name, config)
     try:
-        check = checks.build(name, config)
+        check = checks.build(name, config, seed)
         if not isinstance(check, TrainTestCheck):
             datasets = datasets[-1:]
         # binary classes stated, so a single-class label fails class_balance, not every check
-        result = check.run(*datasets, model=model, model_classes=[0, 1])
+        result = check.run(*datasets, model=model, model_classes=[0, 1], with_display=display)
         verdicts = result.conditions_results
         passed = all(v.is_pass() for v in verdicts)
         message = " ".join(str(verdicts[0].details).split()) if verdicts else ""
@@ -85,104 +142,142 @@ def run_deepcheck(name: str, config: CheckConfig, *datasets, model=None) -> tupl
         return CheckResult(name, False, None, condition, f"could not run: {text}", config.blocking), None
 
 
-def load_reference(params: Params, rev: str) -> pd.DataFrame | None:
-    """The dataset as tracked at `rev` (git ref), via DVC; None when it cannot be had."""
-    try:
-        import dvc.api
-
-        with dvc.api.open(str(params.data.path), rev=rev) as handle:
-            return pd.read_csv(handle, dtype=params.data.read_dtypes())
-    except Exception:  # no git, no cache, no remote: nothing to compare against
-        return None
+def _reference(params: Params, raw: pd.DataFrame, given: pd.DataFrame | None, rev: str) -> Reference:
+    ref = Reference(rev, frame=given) if given is not None else load_reference(params, rev)
+    if ref.frame is not None and ref.frame.equals(raw):
+        return Reference(ref.rev, md5=ref.md5, note=f"data unchanged since {ref.rev}: not compared")
+    return ref
 
 
-def run_data_gate(
+def run_data_gate(*args, **kwargs) -> tuple[GateReport, list]:
+    """All data checks (see _run_data_gate) with BLAS/OpenMP limited to one thread: on samples this size
+    thread spin-waits cost more than they save, and much more on a busy shared runner."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _run_data_gate(*args, **kwargs)
+
+
+def _run_data_gate(
     params: Params,
     raw: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
     reference_rev: str | None = None,
+    display: bool = False,
 ) -> tuple[GateReport, list]:
-    """All data checks configured in params.yaml; returns the report and the deepchecks results."""
+    """All enabled data checks (code defaults, params.yaml overrides); returns the report and deepchecks results."""
     gate = params.gates.data
-    configured = gate.checks
-    checks.unknown_checks(
-        configured, OWN_CHECKS | {n for n, s in checks.DEEPCHECKS.items() if s.scope != "model"}, "gates.data.checks"
-    )
-    report = GateReport("data", info={"data": str(params.data.path), "reference_rev": reference_rev})
-    try:
-        raw = read_raw(params.data) if raw is None else raw
-    except MlgateError as exc:
-        report.checks.append(CheckResult("readable", False, None, "a CSV with a header, rows and the target", str(exc)))
-        return report, []
-    target = params.data.target
+    enabled = {name: c for name, c in gate.checks.items() if c.enabled}
+    rev = reference_rev or gate.reference_rev
+    report = GateReport("data", info={"data": str(params.data.path), "reference_rev": rev})
+    if raw is None:
+        try:
+            raw = read_raw(params.data)
+        except MlgateError as exc:
+            report.checks.append(
+                CheckResult("readable", False, None, "a CSV with a header, rows and the target", str(exc))
+            )
+            return report, []
+        report.info["data_sha256"] = file_sha256(params.data.path)
+    report.info["data_md5"] = data_md5()
+    target, seed, rows = params.data.target, gate.seed, gate.sample_rows
     report.info["rows"] = len(raw)
-    if "schema" in configured:
-        report.checks.append(check_schema(raw, params.schema_, configured["schema"].blocking))
-    if "class_balance" in configured:
-        report.checks.append(_class_balance(raw, target, configured["class_balance"]))
+    report.info["unlabeled_rows"] = int(raw[target].isna().sum())
 
-    by_scope: dict[str, list[str]] = {}
-    for name in configured:
-        if name in checks.DEEPCHECKS:
-            by_scope.setdefault(checks.DEEPCHECKS[name].scope, []).append(name)
-    results = []
+    needs_reference = any(n in enabled for n in ("percent_of_nulls", *_scoped(enabled, "reference")))
+    ref = _reference(params, raw, reference, rev) if needs_reference else None
+    if ref is not None:
+        report.info["reference_md5"] = ref.md5
+
+    if "schema" in enabled:
+        report.checks.append(check_schema(raw, params.schema_, enabled["schema"].blocking))
+    if "class_balance" in enabled:
+        config = enabled["class_balance"]
+        report.checks.append(
+            guarded("class_balance", "minority share", config, lambda: _class_balance(raw, params, config))
+        )
+    if "percent_of_nulls" in enabled:
+        config = enabled["percent_of_nulls"]
+        ref_frame = ref.frame if ref is not None else None
+        report.checks.append(
+            guarded("percent_of_nulls", "null ratio", config, lambda: _percent_of_nulls(raw, ref_frame, config))
+        )
+
+    results: list = []
 
     def run_all(scope: str, *frames: pd.DataFrame) -> None:
-        datasets = [_dataset(f, params) for f in frames]
-        for name in by_scope.get(scope, []):
-            verdict, result = run_deepcheck(name, configured[name], *datasets)
+        names = _scoped(enabled, scope)
+        if not names:
+            return
+        try:
+            datasets = [dataset(f, params) for f in frames]
+        except Exception as exc:
+            return _fail_all(report, enabled, names, f"could not build the dataset: {exc}")
+        for name in names:
+            verdict, result = run_deepcheck(name, enabled[name], *datasets, seed=seed, display=display)
             report.checks.append(verdict)
             if result is not None:
                 results.append(result)
 
-    run_all("raw", raw)
-    run_all("raw_sample", _sample(raw, gate.sample_rows, target))
-    if by_scope.get("split"):
+    try:
+        data = labeled(raw, params.data)
+    except Exception as exc:  # every check that needed the labels fails with the reason
+        names = [n for n in enabled if n in checks.DEEPCHECKS]
+        _fail_all(report, enabled, names, f"the target could not be encoded: {exc}")
+        return report, results
+    if "conflicting_labels" in enabled:
+        config = enabled["conflicting_labels"]
+        report.checks.append(
+            guarded("conflicting_labels", "ratio", config, lambda: _conflicting_labels(data, params, config))
+        )
+    run_all("raw", data)
+    run_all("raw_sample", sample(data, rows, target, seed))
+    if _scoped(enabled, "split") or "train_test_samples_mix" in enabled:
         try:
-            train, test = split(clean(raw.copy(), params), params)
-            run_all("split", _sample(train, gate.sample_rows, target), _sample(test, gate.sample_rows, target))
+            train, test = split(data.drop_duplicates().reset_index(drop=True), params)
         except Exception as exc:
-            for name in by_scope["split"]:
+            why = f"no train/test split could be made: {exc}"
+            _fail_all(report, enabled, _scoped(enabled, "split"), why)
+            if "train_test_samples_mix" in enabled:
+                config = enabled["train_test_samples_mix"]
+                report.checks.append(CheckResult("train_test_samples_mix", False, None, "ratio", why, config.blocking))
+        else:
+            if "train_test_samples_mix" in enabled:
+                config = enabled["train_test_samples_mix"]
                 report.checks.append(
-                    CheckResult(
-                        name,
-                        False,
-                        None,
-                        checks.describe(name, configured[name]),
-                        f"no train/test split could be made: {exc}",
-                        configured[name].blocking,
+                    guarded(
+                        "train_test_samples_mix", "ratio", config, lambda: _samples_mix(train, test, params, config)
                     )
                 )
-    if by_scope.get("reference"):
-        _reference_checks(params, raw, reference, reference_rev, by_scope["reference"], report, run_all)
+            run_all("split", sample(train, rows, target, seed), sample(test, rows, target, seed))
+    names = _scoped(enabled, "reference")
+    if names and ref is not None:
+        if ref.error:
+            _fail_all(report, enabled, names, ref.error)
+        elif ref.frame is None:
+            _pass_all(report, enabled, names, ref.note or f"no reference data at {rev}")
+        elif target not in ref.frame.columns:
+            _pass_all(report, enabled, names, f"not comparable: the reference data at {ref.rev} has no '{target}'")
+        else:
+            run_all(
+                "reference",
+                sample(labeled(ref.frame, params.data), rows, target, seed),
+                sample(data, rows, target, seed),
+            )
     return report, results
 
 
-def _reference_checks(params, raw, reference, rev, names, report, run_all) -> None:
-    configured = params.gates.data.checks
-    rev = rev or params.gates.data.reference_rev
-    if reference is None:
-        reference = load_reference(params, rev)
-    if reference is None or reference.equals(raw):
-        why = f"no reference data at {rev}" if reference is None else f"data unchanged since {rev}"
-        for name in names:
-            report.checks.append(
-                CheckResult(
-                    name,
-                    True,
-                    None,
-                    checks.describe(name, configured[name]),
-                    f"{why}: not compared",
-                    configured[name].blocking,
-                )
-            )
-        return
-    target, rows = params.data.target, params.gates.data.sample_rows
-    run_all("reference", _sample(reference, rows, target), _sample(raw, rows, target))
+def _scoped(enabled: dict[str, CheckConfig], scope: str) -> list[str]:
+    return [n for n in enabled if n in checks.DEEPCHECKS and checks.DEEPCHECKS[n].scope == scope]
 
 
-def write_outputs(report: GateReport, results: list, reports_dir: Path) -> None:
-    from mlgate.gates.html import write_html
+def _fail_all(report: GateReport, enabled: dict, names: list[str], why: str) -> None:
+    for name in names:
+        condition = checks.describe(name, enabled[name])
+        report.checks.append(CheckResult(name, False, None, condition, why[:300], enabled[name].blocking))
 
-    report.write_json(reports_dir / f"{report.gate}_gate.json")
-    write_html(report, results, reports_dir / f"{report.gate}_gate.html")
+
+def _pass_all(report: GateReport, enabled: dict, names: list[str], why: str) -> None:
+    for name in names:
+        condition = checks.describe(name, enabled[name])
+        report.checks.append(CheckResult(name, True, None, condition, why, enabled[name].blocking))

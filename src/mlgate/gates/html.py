@@ -46,19 +46,31 @@ def _display_item(item) -> str:
 
 
 def write_html(report: GateReport, results: list, path: Path) -> Path:
-    from plotly.offline import get_plotlyjs
-
+    """The verdict table, then each check's figures; plotly.js is inlined only when there is a figure."""
     sections = []
     for result in results:
         title = html.escape(result.get_header())
         body = "".join(_display_item(item) for item in result.display)
-        sections.append(f"<h2>{title}</h2>{body}")
+        if body:
+            sections.append(f"<h2>{title}</h2>{body}")
+    script = ""
+    if sections:
+        from plotly.offline import get_plotlyjs
+
+        script = f"<script>{get_plotlyjs()}</script>"
     verdict = "PASSED" if report.passed else "FAILED"
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{report.gate} gate: {verdict}</title>"
-        f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
+        f"<style>{STYLE}</style>{script}</head><body>"
         f"<h1>{report.gate} gate: {verdict}</h1>{_verdict_table(report)}{''.join(sections)}</body></html>"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page)
     return path
+
+
+def write_outputs(report: GateReport, results: list, reports_dir: Path) -> list[Path]:
+    """The JSON verdict and the HTML report (with deepchecks' figures when the checks drew them)."""
+    json_path = reports_dir / f"{report.gate}_gate.json"
+    report.write_json(json_path)
+    return [json_path, write_html(report, results, reports_dir / f"{report.gate}_gate.html")]

@@ -24,6 +24,23 @@ def score_metrics(y_true: np.ndarray, score: np.ndarray, threshold: float) -> di
     }
 
 
+def brier_skill(brier: float, prevalence: float) -> float:
+    """1 - Brier / Brier of always predicting the prevalence p (= p (1 - p)): 0 for that constant guess, 1 perfect.
+
+    Unlike a raw Brier limit it fits any prevalence: a balanced target's constant guess scores 0.25."""
+    reference = prevalence * (1 - prevalence)
+    if reference <= 0:
+        raise ValueError("Brier skill needs both classes in the test set")
+    return 1 - brier / reference
+
+
+def normalised_lift(pr_auc: float, prevalence: float) -> float:
+    """(PR-AUC - p) / (1 - p): 0 for a random ranking (PR-AUC = p), 1 for a perfect one, at any prevalence p."""
+    if not 0 < prevalence < 1:
+        raise ValueError("the PR-AUC lift needs both classes in the test set")
+    return (pr_auc - prevalence) / (1 - prevalence)
+
+
 def _thin(points: list[dict], most: int = 200) -> list[dict]:
     """Keep at most `most` points (first and last included) so plot files stay small."""
     if len(points) <= most:

@@ -31,6 +31,7 @@ class ReportInputs:
     metrics: dict
     base_metrics: dict | None = None
     base_label: str = "base"
+    base_not_comparable: str | None = None  # why the base's metrics judge another problem: no delta is shown
     production: dict | None = None
     params_changed: dict[str, tuple] = field(default_factory=dict)
     data: DataChange = field(default_factory=lambda: DataChange(None, None, None))
@@ -65,8 +66,9 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
     """The working tree's run against the committed state at `base` (a branch, tag or sha)."""
     metrics_file = params.evaluate.metrics_file
     metrics = _json(metrics_file) or {}
-    base_text = git_show(base, metrics_file)
-    base_metrics = json.loads(base_text) if base_text else None
+    from mlgate.gates.baseline import base_at
+
+    baseline = base_at(params, base)
     changed = {}
     for file_diff in _dvc_json("params", "diff", base).values():
         for key, change in file_diff.items():
@@ -76,8 +78,10 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
     base_curve = git_show(base, params.evaluate.plots_dir / "pr.json")
     return ReportInputs(
         metrics=metrics,
-        base_metrics=base_metrics,
+        base_metrics=baseline.metrics,
         base_label=base,
+        base_not_comparable=baseline.not_comparable
+        or (baseline.error and f"the base could not be read: {baseline.error}"),
         production=(model_gate or {}).get("info", {}).get("production"),
         params_changed=changed,
         data=DataChange(

@@ -84,17 +84,25 @@ def metrics_table(inputs: ReportInputs) -> str:
             continue
         new, old = inputs.metrics[name], base.get(name)
         absolute, relative = _delta(name, new, old)
+        if inputs.base_not_comparable:
+            absolute = relative = "not comparable"
+        live = "not comparable" if prod.get("not_comparable") else _num(prod.get(name))
         rows.append(
-            f"| {name} | {_num(old)} | {_num(new)} | {absolute} | {relative} | {_num(prod.get(name))} "
+            f"| {name} | {_num(old)} | {_num(new)} | {absolute} | {relative} | {live} "
             f"| {_metric_gate(name, inputs.model_gate)} |"
         )
     notes = []
     if inputs.model_gate is None:
         notes.append("The pipeline stopped before the model gate: these are the committed metrics, not this run's.")
-    if inputs.base_metrics is None:
+    if inputs.base_not_comparable:
+        notes.append(f"Base {text(inputs.base_label)} not comparable: {text(inputs.base_not_comparable)}.")
+    elif inputs.base_metrics is None:
         notes.append(f"No metrics committed at {text(inputs.base_label)}: first run, nothing to compare.")
     if inputs.production is None:
-        notes.append("No model holds the `production` alias (or no registry is configured).")
+        notes.append("No production model to compare with (no release or alias yet, or no registry configured).")
+    elif prod.get("not_comparable"):
+        model, why = text(prod.get("model", "?")), text(prod["not_comparable"])
+        notes.append(f"Production {model} not comparable: {why}.")
     else:
         notes.append(f"Production: {text(prod.get('model', '?'))}, scored on this PR's test set.")
     notes.append("▲ better, ▼ worse (lower is better for brier).")
