@@ -11,6 +11,9 @@ UV_VERSION := 0.13.9
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.uv/bin/uv)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
+# Some machines (CI images) set PYTHONDONTWRITEBYTECODE: then every `mlgate`/`dvc` process recompiles
+# every import (tens of seconds per gate). Bytecode is written lazily, on first import, instead.
+unexport PYTHONDONTWRITEBYTECODE
 # The roles a machine installs (extras of pyproject.toml): everything on a laptop and for the tests;
 # CI jobs ask for less, e.g. `make install EXTRAS=deploy`.
 EXTRAS ?= pipeline dev
