@@ -38,7 +38,7 @@ else
 install: $(INSTALLED) ## Create the venv: exactly uv.lock (roles: EXTRAS="pipeline dev")
 endif
 
-data: install ## Get data/: dvc pull, or regenerate the sample and verify it against data.dvc
+data: install ## Get data/: dvc pull (on failure: DVC's error and what to do); the demo sample is rebuilt only if data.dvc tracks it
 	mlgate data pull
 
 repro: data ## Run the DVC pipeline (unchanged stages are skipped)
