@@ -41,7 +41,7 @@ else
 install: $(INSTALLED) ## Create the venv: exactly uv.lock (roles: EXTRAS="pipeline dev")
 endif
 
-data: install ## Get data/: dvc pull, or regenerate the sample and verify it against data.dvc
+data: install ## Get data/: dvc pull (on failure: DVC's error and what to do); the demo sample is rebuilt only if data.dvc tracks it
 	mlgate data pull
 
 repro: data ## Run the DVC pipeline (unchanged stages are skipped)
@@ -52,8 +52,15 @@ summary: install ## Print the metrics and where the outputs are
 
 run: repro summary ## Set up, get data, run the gated pipeline, print the summary
 
-test: install ## Run the whole test suite
-	pytest
+# The suite runs in parallel (pytest-xdist, one worker per core; tests on the one Docker engine share a worker,
+# see tests/conftest.py). Its processes share bytecode even where the environment disables writing it
+# (PYTHONDONTWRITEBYTECODE): the suite starts hundreds of Python processes that import the same libraries.
+# tests/project reads the project's own data, so `data` comes first.
+PYTEST_WORKERS ?= auto
+PYTEST := PYTHONDONTWRITEBYTECODE= pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+test: data ## Run the whole test suite (the project's data first: tests/project reads it)
+	$(PYTEST)
 
 lint: install ## ruff check and format check
 	ruff check src tests benchmarks
@@ -78,5 +85,5 @@ bench-setup: install ## Fresh clone to a finished make run: uv (ours) next to pi
 bench-serve: install ## Same model behind mlflow models serve and mlgate serve, same wrk load (after make run)
 	python benchmarks/bench_serve.py
 
-test-unit: install ## Unit, data, model and in-process serving tests with coverage (no Docker, no act)
-	pytest -m "not container and not e2e and not workflows" --cov=mlgate --cov-report=xml --cov-report=term
+test-unit: data ## Unit, data, model, project and in-process serving tests with coverage (no Docker, no act)
+	$(PYTEST) -m "not container and not e2e and not workflows" --cov=mlgate --cov-report=xml --cov-report=term

@@ -1,10 +1,19 @@
-"""Shared fixtures: a small sample, a params.yaml pointing into a temp dir, the repo root."""
+"""Shared fixtures and helpers.
+
+Two kinds of tests live here. The template's machinery (every folder but tests/project) runs on its own project:
+tests/fixtures/params.yaml (the demo sample's contract) and data generated from it into temp dirs, so it passes
+whatever the project's params.yaml and data/ are. tests/project tests the user's project itself: ROOT's
+params.yaml and data (`make test` runs `make data` first).
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,39 +26,82 @@ from mlgate.deploy.image import docker_bin
 from mlgate.pipeline import evaluate, prepare, train
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests/fixtures"
+FIXTURE_PARAMS = FIXTURES / "params.yaml"  # the machinery's params: the demo sample, whatever ROOT/params.yaml is
+FIXTURE_DVC = FIXTURES / "data-dvc.yaml"  # the data.dvc of the fixture sample (named *.dvc, DVC would track it)
 SMALL_ROWS = 6000
+BIN = Path(sys.executable).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/project is marked `project`. xdist groups (`--dist loadgroup`): one Docker engine with fixed names
+    and ports 18101-18103 means every test that uses it runs in one worker; tests sharing a module-scoped fixture
+    (a pipeline run, a server) stay in one worker so it is built once."""
+    for item in items:
+        if item.path.is_relative_to(ROOT / "tests/project"):
+            item.add_marker(pytest.mark.project)
+        if {"container", "workflows"} & {m.name for m in item.iter_markers()} or "engine" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("docker"))
+        elif _uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def _uses_module_fixture(item: pytest.Item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions is None:
+        return False
+    return any(defs and defs[-1].scope in ("module", "class") for defs in definitions.name2fixturedefs.values())
+
+
+def once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory built once per test session and shared by every xdist worker (a file lock and a done
+    marker); without xdist, the session's own temp dir. Readers must not change it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's root, shared by the workers' own temp dirs
+    root = base / name
+    with (base / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / f"{name}.done").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            build(root)
+            (base / f"{name}.done").touch()
+    return root
 
 
 @pytest.fixture(scope="session")
 def sample() -> pd.DataFrame:
-    """A small clean sample: same generator as the real one, fewer rows."""
+    """A small clean sample: same generator as the fixture project's, fewer rows."""
     return generate(SMALL_ROWS, seed=7)
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFrame) -> Path:
-    """A temp dir with params.yaml (from the repo) and the small sample in data/; the cwd for the test."""
-    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
-    write_csv(sample, tmp_path / "data" / "transactions.csv")
+    """A temp dir with the fixture params.yaml and the small sample in data/; the cwd for the test."""
+    shutil.copy(FIXTURE_PARAMS, tmp_path / "params.yaml")
+    write_csv(sample, tmp_path / load_params(FIXTURE_PARAMS).data.path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     return tmp_path
 
 
-@pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory):
-    """One full-size run (the real sample's size: small samples overfit) shared by the session."""
-    root = tmp_path_factory.mktemp("trained")
-    shutil.copy(ROOT / "params.yaml", root / "params.yaml")
+def _train_fixture_project(root: Path) -> None:
+    shutil.copy(FIXTURE_PARAMS, root / "params.yaml")
     params = load_params(root / "params.yaml")
-    write_csv(generate(params.sample.rows, seed=11), root / "data/transactions.csv")
+    write_csv(generate(params.sample.rows, seed=11), root / params.data.path)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
         prepare.run(params)
         train.run(params)
         evaluate.run(params)
-    return root
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory) -> Path:
+    """One full-size run of the fixture project (small samples overfit), shared by the session; read-only."""
+    return once(tmp_path_factory, "trained", _train_fixture_project)
 
 
 @pytest.fixture
@@ -70,19 +122,15 @@ def edit_params(path: Path, dotted: str, value) -> None:
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None):
     """Run the installed `mlgate` console script the way a user or CI step does."""
-    import os
-    import subprocess
-    import sys
+    full_env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", **(env or {})}
+    return subprocess.run([f"{BIN}/mlgate", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
 
-    bindir = str(Path(sys.executable).parent)
-    full_env = {**os.environ, "PATH": f"{bindir}:{os.environ.get('PATH', '')}", **(env or {})}
-    return subprocess.run([f"{bindir}/mlgate", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
 
 
 def copy_repo(dest: Path) -> Path:
     """Copy the files git would commit (tracked and untracked-not-ignored) into a fresh git repo."""
-    import subprocess
-
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=ROOT,
@@ -95,11 +143,27 @@ def copy_repo(dest: Path) -> Path:
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
-    subprocess.run([*git, "commit", "-qm", "copy"], cwd=dest, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "copy"], cwd=dest, check=True)
     return dest
+
+
+PROJECT_FILES = ("params.yaml", "data.dvc", "dvc.lock", "data", "metrics", "plots", "outputs", "reports", "mlflow.db")
+
+
+def use_fixture_project(repo: Path) -> Path:
+    """Make a copy of the repo (copy_repo) the fixture project: the fixture params.yaml and the data.dvc made
+    for its sample, none of the project's data, lock, metrics or plots; committed. `mlgate data pull` then
+    regenerates the sample (it matches data.dvc)."""
+    for name in PROJECT_FILES:
+        target = repo / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    shutil.copy(FIXTURE_PARAMS, repo / "params.yaml")
+    shutil.copy(FIXTURE_DVC, repo / "data.dvc")
+    subprocess.run([*GIT, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "the fixture project"], cwd=repo, check=True)
+    return repo
 
 
 def _engine_available() -> bool:

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
+from mlgate.errors import MlgateError
+
 DVC_FILE = Path("data.dvc")
+
+
+def tool(name: str) -> str:
+    """The executable of a tool mlgate ships (dvc, mlflow): next to this Python first, so
+    `.venv/bin/mlgate` works with the venv not on PATH; then PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which(name)
+    if not found:
+        raise MlgateError(f"{name}: executable not found next to {sys.executable} or on PATH (run `make install`)")
+    return found
+
+
+def dvc(*args: str) -> subprocess.CompletedProcess:
+    """Run the dvc CLI in the current directory; the caller judges the exit code."""
+    return subprocess.run([tool("dvc"), *args], capture_output=True, text=True, check=False)
 
 
 def git_show(rev: str, path: Path | str) -> str | None:
@@ -26,3 +49,20 @@ def dvc_md5(pointer_text: str | None) -> str | None:
 def data_md5(dvc_file: Path = DVC_FILE) -> str | None:
     """The working tree's dataset hash: which data a model learned from."""
     return dvc_md5(dvc_file.read_text()) if dvc_file.is_file() else None
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tree_md5(root: Path) -> str:
+    """The hash DVC 3 records for a directory (`<md5>.dir`): md5 of its sorted JSON manifest."""
+    manifest = sorted(
+        ({"md5": file_md5(p), "relpath": p.relative_to(root).as_posix()} for p in root.rglob("*") if p.is_file()),
+        key=lambda entry: entry["relpath"],
+    )
+    return hashlib.md5(json.dumps(manifest, sort_keys=True).encode()).hexdigest() + ".dir"

@@ -4,11 +4,11 @@ import pytest
 
 from mlgate.config import load_params
 from mlgate.errors import MlgateError
-from tests.conftest import ROOT, edit_params
+from tests.conftest import FIXTURE_PARAMS, edit_params
 
 
-def test_repo_params_load():
-    p = load_params(ROOT / "params.yaml")
+def test_fixture_params_load():
+    p = load_params(FIXTURE_PARAMS)
     assert p.train.estimator == "hist_gradient_boosting"
     assert 0 < p.prepare.test_size < 1
     assert p.gates.model.thresholds["pr_auc"] > 0

@@ -1,6 +1,7 @@
 """prepare -> train -> evaluate on a small sample, each stage checked on its outputs."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -57,6 +58,9 @@ def test_train_and_evaluate(params):
     assert "amount" in schema.names and "is_fraud" not in schema.names
     model = load_model(model_dir)  # skops with the audited trusted types, no blanket trust
     assert type(model).__name__ == "Pipeline"
+    import sklearn
+
+    assert f"scikit-learn=={sklearn.__version__}" in (model_dir / "requirements.txt").read_text().split()
 
     metrics = evaluate.run(params)
     on_disk = json.loads(params.evaluate.metrics_file.read_text())
@@ -69,15 +73,17 @@ def test_train_and_evaluate(params):
     assert roc[0] == {"fpr": 0.0, "tpr": 0.0} and roc[-1] == {"fpr": 1.0, "tpr": 1.0}
 
 
-def test_mlflow_run_has_params_metrics_and_model(params):
+def test_mlflow_run_has_params_metrics_and_model(trained_dir, tmp_path):
+    """The session's run (the same stages) logged its params, metrics and model to MLflow."""
     import mlflow
 
-    prepare.run(params)
-    train.run(params)
-    evaluate.run(params)
-    run = mlflow.get_run(read_run(params.train.model_dir)["run_id"])
+    shutil.copy(trained_dir / "mlflow.db", tmp_path / "mlflow.db")  # a copy: the shared run stays untouched
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")  # as the stages do (mlgate.tracking)
+    params = load_params(trained_dir / "params.yaml")
+    run = mlflow.get_run(read_run(trained_dir / params.train.model_dir)["run_id"])
     assert run.data.params["estimator"] == "hist_gradient_boosting"
-    assert run.data.metrics["pr_auc"] == pytest.approx(json.loads(params.evaluate.metrics_file.read_text())["pr_auc"])
+    metrics = json.loads((trained_dir / params.evaluate.metrics_file).read_text())
+    assert run.data.metrics["pr_auc"] == pytest.approx(metrics["pr_auc"])
     logged = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
     assert hasattr(logged, "predict_proba")
 
@@ -94,11 +100,10 @@ def test_other_estimators_and_bad_hyperparams(workdir):
         train.run(load_params(workdir / "params.yaml"))
 
 
-def test_corrupt_model_dir_is_a_clear_error(params, tmp_path):
+def test_corrupt_model_dir_is_a_clear_error(trained_dir, tmp_path):
     with pytest.raises(MlgateError, match="no MLmodel file"):
         load_model(tmp_path)
-    prepare.run(params)
-    train.run(params)
-    (params.train.model_dir / "model.skops").write_bytes(b"not a zip")
+    model_dir = shutil.copytree(trained_dir / "outputs/model", tmp_path / "model")
+    (model_dir / "model.skops").write_bytes(b"not a zip")
     with pytest.raises(MlgateError, match="model cannot be loaded"):
-        load_model(params.train.model_dir)
+        load_model(model_dir)

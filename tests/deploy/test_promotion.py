@@ -35,7 +35,7 @@ def stack(engine, mlflow_server, trained_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("promotion")
     for name in ("data", "outputs"):
         shutil.copytree(trained_dir / name, work / name)
-    shutil.copy(ROOT / "params.yaml", work / "params.yaml")
+    shutil.copy(trained_dir / "params.yaml", work / "params.yaml")  # the params the model was trained with
     shutil.copytree(ROOT / "deploy", work / "deploy")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(work)

@@ -16,6 +16,16 @@ from mlgate.pipeline.model import build_pipeline
 from mlgate.serve.loaded import SERVING_FILE, SMOKE_FILE
 from mlgate.versioning import data_md5
 
+# What a saved model needs to load and predict, pinned to what trained it. Stated, not inferred: MLflow's
+# inference loads the model in a fresh Python process on every save and log (seconds each).
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+
+
+def model_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+
 
 def run(params: Params) -> None:
     import mlflow.sklearn
@@ -34,6 +44,7 @@ def run(params: Params) -> None:
         "serialization_format": "skops",
         "skops_trusted_types": trusted_types(model),
         "pyfunc_predict_fn": "predict_proba",
+        "pip_requirements": model_requirements(),
     }
     model_dir = params.train.model_dir
     if model_dir.exists():  # DVC removes outputs before a stage runs; by hand we replace it whole

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgate.config import Params
-from mlgate.versioning import data_md5, dvc_md5, git_show
+from mlgate.versioning import data_md5, dvc, dvc_md5, git_show
 
 
 @dataclass
@@ -47,7 +46,7 @@ def _json(path: Path) -> dict | list | None:
 
 
 def _dvc_json(*args: str) -> dict:
-    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True, check=False)
+    result = dvc(*args, "--json")
     if result.returncode != 0 or not result.stdout.strip():
         return {}
     return json.loads(result.stdout)
