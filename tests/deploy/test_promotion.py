@@ -63,6 +63,8 @@ def _build(label: str, work: Path, tmp: Path, version: str, edit=None, build_arg
     else:  # a forged image: labels claim what the model inside does not
         args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
         base = ["--build-arg=BASE_IMAGE=" + os.environ.get("BASE_IMAGE", "python:3.11-slim")]
+        if ca := os.environ.get("MLGATE_PIP_CA"):
+            base += ["--secret", f"id=pipca,src={ca}"]
         docker(
             "build", "-q", "-f", str(context / "deploy/Dockerfile"), "-t", f"{REPO}:{label}", *base, *args, str(context)
         )
