@@ -71,6 +71,9 @@ class DockerTarget:
     def restore(self, env: Environment, previous: str | None) -> None:
         if previous:
             self._start(self.container(env), previous, env.docker_port, restart=True)
+            status = wait_ready(f"http://127.0.0.1:{env.docker_port}", timeout=60)
+            if status != 200:
+                raise MlgateError(f"{previous} is back but not ready (last /ready {status})")
         else:
             docker("rm", "-f", self.container(env), check=False)
 
