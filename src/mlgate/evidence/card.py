@@ -73,7 +73,7 @@ def collect(params: Params, reports_dir: Path = Path("reports"), image: str | No
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     spec = feature_spec(test, params.data)
     y = test[params.data.target].to_numpy().astype(int)
-    score = load_model(model_dir).predict_proba(test[spec.columns])[:, 1]
+    score = load_model(model_dir, params.train.trusted_types).predict_proba(test[spec.columns])[:, 1]
     threshold = params.evaluate.threshold
     intervals = metric_intervals(y, score, threshold, seed=params.prepare.seed)
     segments = _segments(test, y, score, list(params.card.segments), threshold)

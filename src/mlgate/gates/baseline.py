@@ -129,7 +129,7 @@ def production_model(params: Params, alias: str = "production") -> Production:
         info = {"model": label, "data_md5": (version.tags or {}).get("data_md5")}
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(f"models:/{name}@{alias}", dst_path=tmp)
-            model, theirs = load_model(Path(local)), _feature_kinds(Path(local))
+            model, theirs = load_model(Path(local), params.train.trusted_types), _feature_kinds(Path(local))
     except Exception as exc:  # a 403, an unreachable server, a model that will not load: fail closed
         text = " ".join(str(exc).split())[:300]
         return Production(label, error=f"production model lookup failed: {exc.__class__.__name__}: {text}")

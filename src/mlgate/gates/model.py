@@ -180,7 +180,7 @@ def _run_model_gate(
         config = checks.get("prediction_drift")
         seed, rows = params.gates.data.seed, gate.sample_rows
         try:
-            model = load_model(params.train.model_dir)
+            model = load_model(params.train.model_dir, params.train.trusted_types)
             train = sample(pd.read_parquet(params.prepare.output_dir / "train.parquet"), rows, target, seed)
             test = sample(test, rows, target, seed)
             if config is not None:
