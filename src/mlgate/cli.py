@@ -358,6 +358,22 @@ def summary(params_file: ParamsOpt = "params.yaml") -> None:
     typer.echo(summarize(load(params_file)))
 
 
+# --- workflow helpers (wt-workflows) ---
+@app.command()
+def changes(
+    base: Annotated[str, typer.Option(help="The PR's base commit (github.event.pull_request.base.sha).")],
+    head: Annotated[str, typer.Option(help="The PR's head commit.")] = "HEAD",
+) -> None:
+    """Write code=true|false to $GITHUB_OUTPUT: false when the PR changes documentation only."""
+    from mlgate.changes import changed_files, touches_code
+    from mlgate.outputs import emit
+
+    files = changed_files(base, head)
+    code = touches_code(files)
+    typer.echo(f"{len(files)} changed file(s); {'code' if code else 'documentation only'}", err=True)
+    emit(code="true" if code else "false")
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     try:
