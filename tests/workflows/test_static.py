@@ -277,7 +277,8 @@ def test_comment_workflow_runs_nothing_from_the_pr():
     assert download["with"]["path"].startswith("${{ runner.temp }}")  # data, outside the checked-out code
     runs = [s["run"] for s in steps if "run" in s]
     assert runs == [
-        'mlgate pr-number --head-sha "$HEAD_SHA" --claimed-file "$REPORT_DIR/pr-number" --report "$REPORT_DIR/report.md"'
+        'mlgate pr-number --head-sha "$HEAD_SHA" --claimed-file "$REPORT_DIR/pr-number"'
+        ' --report "$REPORT_DIR/report.md"'
     ]
     target = next(s for s in steps if s.get("id") == "target")
     assert target["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"  # trusted event data
@@ -383,7 +384,7 @@ def test_codeowners_names_no_team_a_fork_lacks():
 def test_readme_makes_no_cross_repository_reuse_claim_and_says_how_to_set_up():
     readme = (ROOT / "README.md").read_text()
     assert "@v1" not in readme and "OWNER/mlgate/.github/workflows" not in readme
-    for words in ("Use this template", "required reviewers", "deployment branches and tags", "DEPLOY_TARGET"):
+    for words in ("Use this template", "required reviewers", "Deployment branches and tags", "DEPLOY_TARGET"):
         assert words in readme, words
 
 
