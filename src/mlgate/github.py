@@ -1,0 +1,209 @@
+"""A small GitHub REST client (urllib): deployments, releases and their assets, open pulls, comments.
+
+On github.com every job runs on a fresh runner, so what must survive a job (deploy history, releases,
+the production model) lives in GitHub itself. The client reads GITHUB_API_URL, GITHUB_REPOSITORY and
+GITHUB_TOKEN, as Actions sets them; tests point GITHUB_API_URL at tests/github_standin.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgate.errors import MlgateError
+
+TIMEOUT = 30
+PAGE = 100
+
+
+class GitHubError(MlgateError):
+    """A GitHub API call failed; the message names the call and GitHub's answer."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _StripAuthOnRedirect(urllib.request.HTTPRedirectHandler):
+    """Asset downloads redirect to signed storage URLs, which refuse a second credential."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.headers.pop("Authorization", None)
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+_OPENER = urllib.request.build_opener(_StripAuthOnRedirect)
+
+
+@dataclass(frozen=True)
+class GitHub:
+    api_url: str
+    repository: str
+    token: str
+
+    @classmethod
+    def from_env(cls) -> GitHub | None:
+        """The repository this job runs for; None off GitHub (no token, repository or API URL)."""
+        api, repo, token = (
+            os.environ.get(k, "").strip() for k in ("GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_TOKEN")
+        )
+        return cls(api.rstrip("/"), repo, token) if api and repo and token else None
+
+    @classmethod
+    def require(cls) -> GitHub:
+        found = cls.from_env()
+        if found is None:
+            raise MlgateError("GitHub API not configured: set GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL")
+        return found
+
+    # --- transport -------------------------------------------------------------------------------
+    def _request(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        data: bytes | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/vnd.github+json",
+    ) -> tuple[Any, dict]:
+        if not url.startswith("http"):
+            url = f"{self.api_url}{url}"
+        payload = json.dumps(body).encode() if body is not None else data
+        request = urllib.request.Request(url, data=payload, method=method)
+        request.add_header("Authorization", f"Bearer {self.token}")
+        request.add_header("Accept", accept)
+        request.add_header("X-GitHub-Api-Version", "2022-11-28")
+        request.add_header("User-Agent", "mlgate")
+        if payload is not None:
+            request.add_header("Content-Type", content_type)
+        where = f"GitHub API {method} {urllib.parse.urlsplit(url).path}"
+        try:
+            with _OPENER.open(request, timeout=TIMEOUT) as response:
+                raw = response.read()
+                headers = dict(response.headers)
+        except urllib.error.HTTPError as err:
+            detail = err.read()[:300].decode(errors="replace")
+            try:
+                detail = json.loads(detail).get("message", detail)
+            except (json.JSONDecodeError, AttributeError):
+                pass
+            raise GitHubError(f"{where}: {err.code} {detail}".strip(), err.code) from None
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise GitHubError(f"{where}: unreachable ({reason})") from None
+        if accept.startswith("application/vnd.github") or accept == "application/json":
+            try:
+                return (json.loads(raw) if raw else None), headers
+            except json.JSONDecodeError:
+                raise GitHubError(f"{where}: answer is not JSON") from None
+        return raw, headers
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        return self._request(method, path, body)[0]
+
+    def pages(self, path: str, limit: int = 1000) -> list[dict]:
+        """Every item of a listed collection, following the Link: rel="next" headers."""
+        sep = "&" if "?" in path else "?"
+        url, items = f"{self.api_url}{path}{sep}per_page={PAGE}", []
+        while url and len(items) < limit:
+            page, headers = self._request("GET", url)
+            items.extend(page or [])
+            url = _next_link(headers.get("Link") or headers.get("link") or "")
+        return items[:limit]
+
+    @property
+    def _repo(self) -> str:
+        return f"/repos/{self.repository}"
+
+    # --- deployments -----------------------------------------------------------------------------
+    def create_deployment(self, environment: str, ref: str, payload: dict, description: str) -> int:
+        body = {
+            "ref": ref,
+            "environment": environment,
+            "payload": payload,
+            "description": description[:140],
+            "auto_merge": False,
+            "required_contexts": [],
+            "transient_environment": False,
+            "production_environment": environment == "production",
+        }
+        return int(self.call("POST", f"{self._repo}/deployments", body)["id"])
+
+    def set_deployment_status(self, deployment_id: int, state: str, description: str = "") -> None:
+        body = {"state": state, "description": description[:140], "auto_inactive": False}
+        self.call("POST", f"{self._repo}/deployments/{deployment_id}/statuses", body)
+
+    def deployments(self, environment: str, limit: int = 100) -> list[dict]:
+        """Deployments of an environment, newest first, each with its latest status as `state`."""
+        env = urllib.parse.quote(environment)
+        found = self.pages(f"{self._repo}/deployments?environment={env}", limit)
+        for deployment in found:
+            statuses = self.call("GET", f"{self._repo}/deployments/{deployment['id']}/statuses?per_page=1") or []
+            deployment["state"] = statuses[0]["state"] if statuses else "pending"
+        return sorted(found, key=lambda d: (d.get("created_at", ""), d["id"]), reverse=True)
+
+    # --- releases --------------------------------------------------------------------------------
+    def latest_release(self) -> dict | None:
+        try:
+            return self.call("GET", f"{self._repo}/releases/latest")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def release_by_tag(self, tag: str) -> dict | None:
+        try:
+            return self.call("GET", f"{self._repo}/releases/tags/{urllib.parse.quote(tag)}")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_release(self, tag: str, name: str, body: str, target: str | None = None) -> dict:
+        request = {"tag_name": tag, "name": name, "body": body, "draft": False, "prerelease": False}
+        if target:
+            request["target_commitish"] = target
+        return self.call("POST", f"{self._repo}/releases", request)
+
+    def upload_asset(self, release: dict, path: Path, name: str | None = None) -> dict:
+        base = release["upload_url"].split("{", 1)[0]
+        url = f"{base}?name={urllib.parse.quote(name or path.name)}"
+        answer, _ = self._request("POST", url, data=path.read_bytes(), content_type="application/octet-stream")
+        return answer
+
+    def download_asset(self, asset: dict, dest: Path) -> Path:
+        raw, _ = self._request("GET", f"{self._repo}/releases/assets/{asset['id']}", accept="application/octet-stream")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(raw)
+        return dest
+
+    # --- pull requests and comments --------------------------------------------------------------
+    def open_pulls(self) -> list[dict]:
+        return self.pages(f"{self._repo}/pulls?state=open")
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> int:
+        """One sticky comment per PR, found again by a hidden marker in its body."""
+        text = f"{marker}\n{body}"
+        for comment in self.pages(f"{self._repo}/issues/{number}/comments"):
+            if marker in (comment.get("body") or ""):
+                self.call("PATCH", f"{self._repo}/issues/comments/{comment['id']}", {"body": text})
+                return int(comment["id"])
+        return int(self.call("POST", f"{self._repo}/issues/{number}/comments", {"body": text})["id"])
+
+
+def _next_link(link: str) -> str | None:
+    for part in link.split(","):
+        if 'rel="next"' in part:
+            return part.split(";", 1)[0].strip().strip("<>")
+    return None
