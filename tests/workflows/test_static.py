@@ -312,7 +312,8 @@ def test_every_deploy_resolves_the_target_the_same_way():
 def test_release_waits_for_or_builds_its_image_and_goes_through_promote():
     jobs = _wf("release.yml")["jobs"]
     resolve = next(s for s in jobs["resolve"]["steps"] if s.get("id") == "resolve")
-    assert resolve["run"].startswith('mlgate image resolve --sha "$GITHUB_SHA" --wait ')
+    assert resolve["run"] == 'mlgate image resolve --sha "$GITHUB_SHA" --wait "$WAIT"'
+    assert resolve["env"]["WAIT"] == "${{ vars.IMAGE_WAIT_SECONDS || '900' }}"
     assert resolve["continue-on-error"] is True
     assert jobs["pipeline"]["if"] == "needs.resolve.outputs.image == ''"
     assert jobs["pipeline"]["uses"].endswith("_pipeline.yml")
