@@ -17,7 +17,7 @@ EXTRAS ?= pipeline dev
 space := $(eval) $(eval)
 INSTALLED := $(VENV)/.installed-$(subst $(space),-,$(strip $(EXTRAS)))
 
-.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve test-unit
+.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve test-unit bench-pr
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -74,3 +74,6 @@ bench-serve: install ## Same model behind mlflow models serve and mlgate serve, 
 
 test-unit: install ## Unit, data, model and in-process serving tests with coverage (no Docker, no act)
 	pytest -m "not container and not e2e and not workflows" --cov=mlgate --cov-report=xml --cov-report=term
+
+bench-pr: install ## The PR workflow under act (fresh clone, warm uv cache): wall time per job, push to report, total
+	python benchmarks/bench_pr.py
