@@ -360,6 +360,13 @@ def test_each_job_installs_only_its_roles():
                 assert "extras" in step.get("with", {}), f"{path.name}: say which roles"
                 seen.setdefault(path.name, set()).add(step["with"]["extras"])
     assert seen == {name: {extras} for name, extras in wanted.items()}
+    for path in WORKFLOWS:  # a later `make X` must not reinstall make's default roles
+        for name, job in _load(path)["jobs"].items():
+            steps = job.get("steps", [])
+            extras = [s["with"]["extras"] for s in steps if s.get("uses") == "./.github/actions/setup"]
+            makes = [s["run"] for s in steps if s.get("run", "").startswith("make ")]
+            if extras and makes and extras[0] != "pipeline dev":
+                assert (job.get("env") or {}).get("EXTRAS") == extras[0], f"{path.name}:{name}: env EXTRAS"
     setup = yaml.safe_load((GITHUB / "actions/setup/action.yml").read_text())
     text = str(setup["runs"]["steps"])
     assert "astral-sh/setup-uv" in text and "cache-dependency-glob" in text and "uv.lock" in text
