@@ -188,11 +188,19 @@ def image_build(
     tag: Annotated[str, typer.Option(help="Image tag to build, e.g. 127.0.0.1:5000/mlgate:sha.")] = "mlgate-serve:dev",
     base_image: Annotated[str | None, typer.Option(help="BASE_IMAGE build arg (python:3.11-slim by default).")] = None,
     model_version: Annotated[str, typer.Option(help="Registered model version to stamp in the image.")] = "",
+    params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Build the serving image from the gated model in outputs/model; prints the image id."""
-    from mlgate.deploy.image import build
+    """Build the serving image from the registered model in outputs/model; prints the image id (image-id=).
 
-    typer.echo(build(tag, base_image=base_image, model_version=model_version))
+    Labels: model version and fingerprint, gate verdicts, source repository, revision."""
+    from mlgate.deploy.image import build
+    from mlgate.github import write_output
+
+    image_id = build(
+        tag, base_image=base_image, model_version=model_version, trusted_types=load(params_file).train.trusted_types
+    )
+    write_output(image_id=image_id)
+    typer.echo(image_id)
 
 
 @image_app.command("push")
@@ -206,8 +214,11 @@ def image_push(tag: Annotated[str, typer.Argument(help="A built tag, registry/re
 TargetOpt = Annotated[
     str,
     typer.Option(
-        help="docker: the local engine (container mlgate-ENV on the port of deploy/environments.yaml); "
-        "kubernetes: kubectl apply of deploy/k8s/overlays/ENV with the image pinned by digest, then rollout status."
+        help="auto (default): kubernetes when KUBECONFIG_DATA/KUBECONFIG is set, docker where the engine outlives "
+        "the job (DOCKER_HOST set or not in GitHub Actions), else registry; registry: smoke-test on this machine "
+        "and move the REPO:ENV tag; docker: container mlgate-ENV on the port of deploy/environments.yaml; "
+        "kubernetes: apply deploy/k8s/overlays/ENV pinned by digest, rollout status.",
+        envvar="MLGATE_DEPLOY_TARGET",
     ),
 ]
 
@@ -218,55 +229,126 @@ def register(
     reports: ReportsOpt = Path("reports"),
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Register the gated model in MLflow with its gate verdicts, data hash and git sha; prints the version."""
+    """Bind the gated model to its verdicts (both passed, naming this model and its data) and print its
+    version (model-version=): the MLflow version with a tracking server, else g<fingerprint>."""
+    from mlgate.github import write_output
     from mlgate.registry import register as do_register
 
-    typer.echo(do_register(load(params_file), reports, git_sha))
+    version = do_register(load(params_file), reports, git_sha)
+    write_output(model_version=version)
+    typer.echo(version)
+
+
+def _deployed(verb: str, done) -> None:
+    from mlgate.github import write_output
+
+    write_output(image=done.image, model_version=done.model_version, target=done.target)
+    typer.echo(
+        f"{verb} {done.image} in {done.env} (model version {done.model_version}): {done.says}; "
+        f"recorded in {done.history}"
+    )
 
 
 @app.command()
 def deploy(
     env: Annotated[str, typer.Option(help="dev, staging or production (deploy/environments.yaml).")],
     image: Annotated[str, typer.Option(help="Immutable image reference repo@sha256:<digest>.")],
-    target: TargetOpt = "docker",
+    target: TargetOpt = "auto",
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Deploy one image digest to one environment, smoke-test it, roll back on failure.
-
-    On success the model version gets the environment's alias and the deploy is recorded
-    (MLflow experiment mlgate-deploys), which `mlgate rollback` reads."""
+    """Deploy one gated image digest to one environment as a transaction: verify, run, smoke-test, move the
+    REPO:ENV tag, mirror the MLflow alias, record; any failure puts back exactly what ran before."""
     from mlgate.deploy.service import deploy as do_deploy
 
-    done = do_deploy(load(params_file), env, image, target)
-    typer.echo(f"deployed {done.image} to {done.env} (model version {done.model_version or '?'})")
+    _deployed("deployed", do_deploy(load(params_file), env, image, target))
 
 
 @app.command()
 def promote(
     source: Annotated[str, typer.Option("--from", help="Environment whose running digest is promoted.")],
     dest: Annotated[str, typer.Option("--to", help="Environment to deploy it to.")],
-    target: TargetOpt = "docker",
+    target: TargetOpt = "auto",
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Deploy exactly the digest running in --from to --to; refuses a model that did not pass the gates."""
+    """Deploy exactly the digest running in --from to --to; refuses an image not bound to a gated model."""
     from mlgate.deploy.service import promote as do_promote
 
-    done = do_promote(load(params_file), source, dest, target)
-    typer.echo(f"promoted {done.image} from {source} to {dest} (model version {done.model_version or '?'})")
+    _deployed(f"promoted from {source}:", do_promote(load(params_file), source, dest, target))
 
 
 @app.command()
 def rollback(
     env: Annotated[str, typer.Option(help="Environment to roll back.")],
     to: Annotated[str | None, typer.Option(help="Model version to go back to (default: the previous digest).")] = None,
-    target: TargetOpt = "docker",
+    target: TargetOpt = "auto",
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Redeploy the previous successful digest of an environment (or that of --to VERSION)."""
+    """Redeploy the previous successful digest (or --to VERSION's) from the deploy history, verified like
+    any deploy; a digest that was rolled back from is never picked again."""
     from mlgate.deploy.service import rollback as do_rollback
 
-    done = do_rollback(load(params_file), env, to, target)
-    typer.echo(f"rolled {env} back to {done.image} (model version {done.model_version or '?'})")
+    _deployed("rolled back to", do_rollback(load(params_file), env, to or None, target))
+
+
+release_app = typer.Typer(help="GitHub Releases: what reached production, and its model.", no_args_is_help=True)
+app.add_typer(release_app, name="release")
+
+
+@release_app.command("publish")
+def release_publish(
+    tag: Annotated[str, typer.Option(help="Release tag vMAJOR.MINOR.PATCH.")],
+    image: Annotated[str, typer.Option(help="The released image, repo@sha256:... (verified again).")],
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Create the GitHub Release: digest, model version, metrics and verdicts in the notes; model, metrics
+    and gate JSONs as assets (needs contents: write)."""
+    from mlgate.github import write_output
+    from mlgate.release import publish
+
+    release = publish(load(params_file), tag, image)
+    write_output(release_url=release.get("html_url", ""))
+    typer.echo(f"release {tag}: {image}")
+
+
+@release_app.command("production-model")
+def release_production_model(
+    output: Annotated[Path, typer.Option(help="Directory to write the production model to.")] = Path(
+        "outputs/production-model"
+    ),
+) -> None:
+    """Download the production model from the latest release (production-model=DIR, empty when there is no
+    release yet: a first run)."""
+    from mlgate.github import write_output
+    from mlgate.release import production_model
+
+    found = production_model(output)
+    if found is None:
+        write_output(production_model="")
+        typer.echo("no release yet: no production model to compare with (first run)")
+        return
+    write_output(production_model=str(output), production_version=found.get("model_version", ""))
+    typer.echo(f"production model {found.get('model_version')} from release {found['tag']} -> {output}")
+
+
+@app.command("pr-number")
+def pr_number(
+    head_sha: Annotated[str, typer.Option(help="workflow_run.head_sha of the triggering run (trusted).")],
+    claimed: Annotated[str | None, typer.Option(help="The PR number the artifact claims (untrusted).")] = None,
+    claimed_file: Annotated[Path | None, typer.Option(help="Or the artifact file holding it.")] = None,
+) -> None:
+    """Which PR a fork-safe comment goes to: the open PR whose head is --head-sha, only if the artifact
+    claims that same number; else pr-number= stays unset and nothing is posted (exit 0)."""
+    from mlgate.github import GitHub, pr_for_head, write_output
+
+    if claimed is None:
+        if claimed_file is None or not claimed_file.is_file():
+            typer.echo("no PR number artifact: posting nothing")
+            return
+        claimed = claimed_file.read_text()[:32]
+    number, why = pr_for_head(GitHub.require(), head_sha, claimed)
+    if number is not None:
+        write_output(pr_number=str(number))
+    typer.echo(why)
 
 
 @image_app.command("smoke")
@@ -291,10 +373,13 @@ def image_save(
 
 @image_app.command("publish")
 def image_publish(archive: Annotated[Path, typer.Argument(help="Saved image tar.")]) -> None:
-    """Load, tag <repository>:<git sha>, log in (REGISTRY_TOKEN) and push; prints repo@sha256:..."""
+    """Load, tag <repository>:<git sha>, log in (REGISTRY_TOKEN) and push; prints repo@sha256:... (image=)."""
     from mlgate.deploy.image import publish
+    from mlgate.github import write_output
 
-    typer.echo(publish(archive))
+    image = publish(archive)
+    write_output(image=image)
+    typer.echo(image)
 
 
 @image_app.command("resolve")
@@ -302,11 +387,15 @@ def image_resolve(
     sha: Annotated[
         str | None, typer.Option(help="Commit whose image to resolve (default: GITHUB_SHA or HEAD).")
     ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for main's workflow to push it.")] = 0,
 ) -> None:
-    """Print the digest reference of the image built for a commit: what a release promotes."""
+    """Print the digest reference of the image built for a commit (image=), waiting for it when asked."""
     from mlgate.deploy.image import resolve
+    from mlgate.github import write_output
 
-    typer.echo(resolve(sha))
+    image = resolve(sha, wait=wait)
+    write_output(image=image)
+    typer.echo(image)
 
 
 @gate_app.command("outputs")
@@ -330,24 +419,6 @@ def report_target(
         raise MlgateError(f"--pr must be a pull request number, got {pr!r}")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(pr + "\n")
-
-
-@app.command("release-notes")
-def release_notes(
-    image: Annotated[str, typer.Option(help="The released image, repo@sha256:...")],
-    output: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path("release-notes.md"),
-    params_file: ParamsOpt = "params.yaml",
-) -> None:
-    """Release notes: the image digest and the committed metrics."""
-    import json
-
-    p = load(params_file)
-    if not p.evaluate.metrics_file.is_file():
-        raise MlgateError(f"{p.evaluate.metrics_file}: no committed metrics to publish")
-    metrics = json.loads(p.evaluate.metrics_file.read_text())
-    rows = "\n".join(f"| {k} | {metrics[k]:.4f} |" for k in ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier"))
-    output.write_text(f"Image: `{image}`\n\n| metric | value |\n|---|---:|\n{rows}\n")
-    typer.echo(output)
 
 
 @app.command()
@@ -379,5 +450,7 @@ def main() -> None:
     try:
         app()
     except MlgateError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from mlgate.tracking import redact
+
+        typer.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)

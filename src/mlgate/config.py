@@ -69,6 +69,9 @@ class TrainConfig(_Strict):
     seed: int = Field(42, ge=0)
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     model_dir: Path = Path("outputs/model")
+    # Extra types a model may contain beyond sklearn/numpy/scipy classes (your own estimator classes, by
+    # their full module.Class name); nothing else loads (mlgate/model_io.py).
+    trusted_types: list[str] = Field(default_factory=list)
 
 
 class EvaluateConfig(_Strict):

@@ -7,6 +7,7 @@ GITHUB_TOKEN, as Actions sets them; tests point GITHUB_API_URL at tests/github_s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.error
@@ -94,10 +95,8 @@ class GitHub:
                 headers = dict(response.headers)
         except urllib.error.HTTPError as err:
             detail = err.read()[:300].decode(errors="replace")
-            try:
+            with contextlib.suppress(json.JSONDecodeError, AttributeError):
                 detail = json.loads(detail).get("message", detail)
-            except (json.JSONDecodeError, AttributeError):
-                pass
             raise GitHubError(f"{where}: {err.code} {detail}".strip(), err.code) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
@@ -207,3 +206,31 @@ def _next_link(link: str) -> str | None:
         if 'rel="next"' in part:
             return part.split(";", 1)[0].strip().strip("<>")
     return None
+
+
+def write_output(**values: str) -> None:
+    """Append name=value lines to $GITHUB_OUTPUT (when set): commands publish their own workflow outputs."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with open(path, "a") as handle:
+        for name, value in values.items():
+            text = str(value)
+            if "\n" in text or "\r" in text:
+                raise MlgateError(f"workflow output {name}: a value must be one line")
+            handle.write(f"{name.replace('_', '-')}={text}\n")
+
+
+def pr_for_head(github: GitHub, head_sha: str, claimed: str) -> tuple[int | None, str]:
+    """The open PR whose head is `head_sha` (trusted event data), if it is the one the artifact claims."""
+    claimed = claimed.strip()
+    if not claimed.isdigit() or len(claimed) > 10:
+        return None, f"the artifact's PR number {claimed[:20]!r} is not a number: posting nothing"
+    if not head_sha or not all(c in "0123456789abcdef" for c in head_sha.lower()):
+        return None, "no head sha from the triggering run: posting nothing"
+    owners = sorted(p["number"] for p in github.open_pulls() if (p.get("head") or {}).get("sha") == head_sha)
+    if not owners:
+        return None, f"no open pull request has head {head_sha[:12]}: posting nothing"
+    if int(claimed) not in owners:
+        return None, f"the artifact claims #{claimed}, but head {head_sha[:12]} is #{owners[0]}: posting nothing"
+    return int(claimed), f"pull request #{claimed} (head {head_sha[:12]})"

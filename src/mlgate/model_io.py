@@ -1,46 +1,101 @@
-"""Saving and loading the model in MLflow format with skops, trusting only audited types.
+"""Loading the model (skops, never pickle) with an allow-list that mlgate owns, not the model file.
 
-MLflow writes sklearn models with skops, which refuses to load types it does not know.
-Rather than trusting everything (pickle by another name), we list the types the model
-actually contains and accept them only if they come from modules we ship.
+A skops file names the types it needs; the MLmodel file next to it lists "trusted" types too, but both
+are written by whoever made the file, so neither decides. A type loads when it is a class from the
+libraries we ship (sklearn, numpy, scipy) or is named in params.yaml `train.trusted_types` (the repo
+owner's own estimator classes); functions and everything else (os.system, builtins.exec, unknown
+modules) are refused. Every model goes through `load_model`: the pipeline's, the server's, production's.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
-import yaml
 
 from mlgate.errors import MlgateError
 
-TRUSTED_MODULES = ("sklearn.", "numpy.", "builtins.", "collections.", "scipy.")
+LIBRARIES = ("sklearn", "numpy", "scipy")
+# Never loadable, even when listed: they run code or touch the system with what the file says.
+FORBIDDEN = ("builtins.", "posix.", "nt.", "os.", "subprocess.", "sys.", "importlib.", "pickle.", "shutil.", "io.")
 SKOPS_FILE = "model.skops"
 RUN_FILE = "run.json"
+TRUSTED_ENV = "MLGATE_TRUSTED_TYPES"  # the server's copy of train.trusted_types, baked in at image build
 
 
-def trusted_types(model: Any) -> list[str]:
-    """The non-default types in `model`; raises if any comes from a module outside the allow-list."""
-    types = sio.get_untrusted_types(data=sio.dumps(model))
-    foreign = [t for t in types if not t.startswith(TRUSTED_MODULES)]
-    if foreign:
-        raise MlgateError(f"model contains types outside {TRUSTED_MODULES}: {foreign}")
+class UntrustedModel(MlgateError):
+    """The model file needs a type outside the allow-list."""
+
+
+def _library_class(name: str) -> bool:
+    """True when `name` is a class defined in one of the shipped libraries (imported only from there)."""
+    if not name.startswith(tuple(f"{lib}." for lib in LIBRARIES)):
+        return False
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return isinstance(obj, type) and obj.__module__.split(".")[0] in LIBRARIES
+    return False
+
+
+def allowed(name: str, extra: Iterable[str] = ()) -> bool:
+    if name.startswith(FORBIDDEN):
+        return False
+    return name in set(extra) or _library_class(name)
+
+
+def configured_types() -> list[str]:
+    """The repo's extra trusted types as the server sees them (comma-separated, from the image build)."""
+    return [t.strip() for t in os.environ.get(TRUSTED_ENV, "").split(",") if t.strip()]
+
+
+def check_types(types: Iterable[str], extra: Iterable[str] = (), where: str = "model") -> list[str]:
+    """The types, if every one is allowed; else one line naming the refused ones."""
+    types, extra = list(types), list(extra)
+    refused = sorted(t for t in types if not allowed(t, extra))
+    if refused:
+        raise UntrustedModel(
+            f"{where}: refusing to load types outside mlgate's allow-list: {', '.join(refused)} "
+            "(classes from sklearn/numpy/scipy load; list your own classes in params.yaml train.trusted_types)"
+        )
     return types
 
 
-def load_model(model_dir: Path) -> Any:
-    """Load the sklearn model from an MLflow model dir with the trusted types it was saved with."""
+def trusted_types(model: Any, extra: Iterable[str] = ()) -> list[str]:
+    """The non-default types in `model` (what MLflow asks for when saving); refused ones raise."""
+    return check_types(sio.get_untrusted_types(data=sio.dumps(model)), extra, "trained model")
+
+
+def load_model(model_dir: Path, extra: Iterable[str] | None = None) -> Any:
+    """Load the sklearn model of an MLflow model dir with skops and mlgate's allow-list (pickle is off)."""
     model_dir = Path(model_dir)
-    mlmodel = model_dir / "MLmodel"
-    if not mlmodel.is_file():
+    extra = configured_types() if extra is None else list(extra)
+    if not (model_dir / "MLmodel").is_file():
         raise MlgateError(f"{model_dir}: no MLmodel file (expected an MLflow model directory)")
+    path = model_dir / SKOPS_FILE
+    if not path.is_file():
+        raise MlgateError(f"{path}: missing (mlgate loads skops models only; pickle is refused)")
     try:
-        flavor = yaml.safe_load(mlmodel.read_text())["flavors"]["sklearn"]
-        trusted = flavor.get("skops_trusted_types") or []
-        return sio.load(model_dir / flavor.get("pickled_model", SKOPS_FILE), trusted=trusted)
-    except Exception as exc:  # any corruption: unreadable YAML, zip, or types
+        types = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # not a skops zip, broken schema
+        raise MlgateError(f"{path}: not a readable skops file ({exc.__class__.__name__}: {exc})") from exc
+    check_types(types, extra, str(path))
+    try:
+        return sio.load(path, trusted=types)
+    except Exception as exc:  # any corruption inside an allowed file
         raise MlgateError(f"{model_dir}: model cannot be loaded ({exc.__class__.__name__}: {exc})") from exc
 
 

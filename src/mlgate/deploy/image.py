@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mlgate.errors import MlgateError
+from mlgate.fingerprint import model_sha256
 
 DOCKERFILE = Path("deploy/Dockerfile")
 
@@ -40,30 +43,64 @@ def build(
     base_image: str | None = None,
     git_sha: str | None = None,
     model_version: str = "",
+    trusted_types: list[str] | None = None,
 ) -> str:
-    """Build the serving image from `context` (needs outputs/model); returns the image id."""
-    if not (context / "outputs/model/MLmodel").is_file():
-        raise MlgateError(f"{context / 'outputs/model'}: no model to package (run `make run` first)")
-    args = [
-        "build",
-        "-q",
-        "-f",
-        str(context / DOCKERFILE),
-        "-t",
-        tag,
-        "--build-arg",
-        f"BUILD_TIME={datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}",
-        "--build-arg",
-        f"GIT_SHA={git_sha or _git_sha(context)}",
-        "--build-arg",
-        f"MODEL_VERSION={model_version}",
-    ]
+    """Build the serving image from `context` (needs outputs/model); returns the image id.
+
+    Labels bind the image to its model: version, fingerprint, and the verdicts the model carries
+    (outputs/model/gates/, written by `mlgate register`), re-checked here and again at every deploy."""
+    model_dir = context / "outputs/model"
+    if not (model_dir / "MLmodel").is_file():
+        raise MlgateError(f"{model_dir}: no model to package (run `make run` first)")
+    fingerprint, gates = _binding(model_dir)
+    build_args = {
+        "BUILD_TIME": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "GIT_SHA": git_sha or _git_sha(context),
+        "MODEL_VERSION": model_version,
+        "MODEL_SHA256": fingerprint,
+        "GATES": gates,
+        "SOURCE": source(context),
+        "TRUSTED_TYPES": ",".join(trusted_types or []),
+    }
+    args = ["build", "-q", "-f", str(context / DOCKERFILE), "-t", tag]
+    for key, value in build_args.items():
+        args += ["--build-arg", f"{key}={value}"]
     if base_image or os.environ.get("BASE_IMAGE"):
         args += ["--build-arg", f"BASE_IMAGE={base_image or os.environ['BASE_IMAGE']}"]
     if ca := os.environ.get("MLGATE_PIP_CA"):  # a TLS-intercepting proxy between the build and PyPI
         args += ["--secret", f"id=pipca,src={ca}"]
     docker(*args, str(context))
     return docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+
+
+def _binding(model_dir: Path) -> tuple[str, str]:
+    """(fingerprint, gates label): "data=passed,model=passed" only when the bundled verdicts bind this model."""
+    from mlgate.registry import GATES, GATES_DIR, check_binding
+
+    fingerprint = model_sha256(model_dir)
+    try:
+        verdicts = {g: json.loads((model_dir / GATES_DIR / f"{g}_gate.json").read_text()) for g in GATES}
+        check_binding(model_dir, verdicts, "build")
+    except (OSError, ValueError, MlgateError):
+        return fingerprint, "unverified"
+    return fingerprint, "data=passed,model=passed"
+
+
+def source(context: Path = Path(".")) -> str:
+    """The repository that builds the image: GITHUB_SERVER_URL/GITHUB_REPOSITORY, else the git remote."""
+    server, repo = os.environ.get("GITHUB_SERVER_URL", "").rstrip("/"), os.environ.get("GITHUB_REPOSITORY", "")
+    if server and repo:
+        return f"{server}/{repo}"
+    remote = subprocess.run(
+        ["git", "remote", "get-url", "origin"], cwd=context, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not remote:
+        return "unknown"
+    if remote.startswith("git@") and ":" in remote:  # git@host:owner/repo.git
+        host, path = remote[4:].split(":", 1)
+        remote = f"https://{host}/{path}"
+    remote = re.sub(r"^(\w+://)[^/@]+@", r"\1", remote)  # never a token in a label
+    return remote.removesuffix(".git")
 
 
 def push(tag: str) -> str:
@@ -132,14 +169,52 @@ def publish(archive: Path, sha: str | None = None) -> str:
     return push(tag)
 
 
-def resolve(sha: str | None = None) -> str:
-    """The digest reference of the image built for a commit (tag <repository>:<sha>)."""
+def resolve(sha: str | None = None, wait: float = 0, poll: float = 10) -> str:
+    """The digest reference of the image built for a commit (tag <repository>:<sha>), waiting up to
+    `wait` seconds for main's workflow to push it."""
     repo, sha = repository(), sha or os.environ.get("GITHUB_SHA") or _git_sha(Path("."))
     tag = f"{repo}:{sha}"
     login(repo)
-    docker("pull", tag)
-    digests = json.loads(docker("image", "inspect", "--format", "{{json .RepoDigests}}", tag).stdout)
-    found = [d for d in digests if d.startswith(repo + "@")]
-    if not found:
-        raise MlgateError(f"{tag}: no digest in the registry")
-    return found[0]
+    deadline = time.monotonic() + wait
+    while True:
+        found = tag_digest(tag)
+        if found:
+            return found
+        if time.monotonic() >= deadline:
+            raise MlgateError(f"{tag}: not in the registry (did main build this commit?)")
+        time.sleep(poll)
+
+
+def ensure_local(image: str) -> None:
+    """Pull the image unless the engine has it (logging in to its registry first when a token is set)."""
+    if docker("image", "inspect", image, check=False).returncode != 0:
+        login(image.split("@", 1)[0])
+        docker("pull", image)
+
+
+def tag_digest(tag: str) -> str | None:
+    """repo@sha256:... that `tag` names in the registry; None when the tag does not exist."""
+    result = docker("pull", tag, check=False)
+    if result.returncode == 0:
+        found = re.search(r"Digest: (sha256:[0-9a-f]{64})", result.stdout)
+        if found:
+            return f"{tag.rsplit(':', 1)[0]}@{found[1]}"
+        raise MlgateError(f"docker pull {tag}: no digest in its output")
+    said = (result.stderr or result.stdout).strip()
+    if "manifest unknown" in said or "not found" in said:
+        return None
+    raise MlgateError(f"registry: cannot read {tag}: {said.splitlines()[-1] if said else '(no output)'}")
+
+
+def env_tag(image: str, env: str) -> str:
+    return f"{image.split('@', 1)[0]}:{env}"
+
+
+def move_env_tag(image: str, env: str) -> None:
+    """Point REPO:ENV at exactly `image`'s digest (checked after the push)."""
+    tag = env_tag(image, env)
+    docker("tag", image, tag)
+    pushed = docker("push", tag).stdout
+    found = re.search(r"digest: (sha256:[0-9a-f]{64})", pushed)
+    if not found or not image.endswith("@" + found[1]):
+        raise MlgateError(f"push of {tag} did not keep the digest of {image}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -18,9 +19,9 @@ def call_json(url: str, body: dict | None = None, timeout: float = 5) -> tuple[i
     except urllib.error.HTTPError as err:
         try:
             return err.code, json.loads(err.read() or b"{}")
-        except json.JSONDecodeError:
+        except (ValueError, OSError, http.client.HTTPException):
             return err.code, {}
-    except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+    except (OSError, http.client.HTTPException, ValueError):  # refused, reset, truncated, not JSON
         return 0, {}
 
 
@@ -36,17 +37,35 @@ def wait_ready(base_url: str, timeout: float = 30) -> int:
 
 
 def smoke_test(base_url: str, smoke: dict, expected_version: dict, ready_timeout: float = 30) -> str | None:
-    """None when the service is healthy, else what failed (one line)."""
+    """None when the service is healthy, else what failed (one line). Never raises: any unexpected
+    answer (a 200 without predictions, a wrong shape, text) is a failed smoke test."""
+    try:
+        return _smoke(base_url, smoke, expected_version, ready_timeout)
+    except Exception as exc:  # a smoke test that crashes is a failed smoke test, said as such
+        return f"smoke test could not check the answer ({exc.__class__.__name__}: {str(exc)[:200]})"
+
+
+def _smoke(base_url: str, smoke: dict, expected_version: dict, ready_timeout: float) -> str | None:
     status = wait_ready(base_url, ready_timeout)
     if status != 200:
         return f"not ready after {ready_timeout:.0f} s (last /ready status {status})"
     status, body = call_json(f"{base_url}/predict", {"records": smoke["records"]})
     if status != 200:
         return f"known prediction failed: /predict answered {status}"
-    got = [p["score"] for p in body["predictions"]]
-    if len(got) != len(smoke["scores"]) or any(abs(a - b) > 1e-6 for a, b in zip(got, smoke["scores"], strict=True)):
-        return f"known prediction differs: got {got[:2]}..., expected {smoke['scores'][:2]}..."
+    predictions = body.get("predictions") if isinstance(body, dict) else None
+    if not isinstance(predictions, list) or not all(isinstance(p, dict) for p in predictions):
+        return f"known prediction failed: /predict answered 200 without a predictions list ({str(body)[:80]})"
+    got = [p.get("score") for p in predictions]
+    expected = smoke["scores"]
+    if (
+        len(got) != len(expected)
+        or not all(isinstance(a, int | float) and not isinstance(a, bool) for a in got)
+        or any(abs(a - b) > 1e-6 for a, b in zip(got, expected, strict=True))
+    ):
+        return f"known prediction differs: got {got[:2]}..., expected {expected[:2]}..."
     status, version = call_json(f"{base_url}/version")
+    if status != 200 or not isinstance(version, dict):
+        return f"/version answered {status}"
     for key, want in expected_version.items():
         if want and version.get(key) != want:
             return f"/version {key} is {version.get(key)!r}, expected {want!r}"

@@ -1,7 +1,7 @@
-"""Where an image runs: the local Docker engine (laptops, tests) or a Kubernetes cluster.
+"""Where an image runs: the registry tag alone, the local Docker engine, or a Kubernetes cluster.
 
-Both answer the same questions (what runs now, run this digest, where to reach it, undo),
-so deploy, promote and rollback are written once in service.py.
+All answer the same questions (what runs now, run this digest, where to reach it, put back exactly
+the previous digest), so deploy, promote and rollback are written once in service.py.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mlgate.deploy.environments import Environment
-from mlgate.deploy.image import docker
+from mlgate.deploy.image import docker, tag_digest
+from mlgate.deploy.smoke import wait_ready
 from mlgate.errors import MlgateError
 
 IMAGE_LABEL = "io.mlgate.image"
@@ -32,7 +34,13 @@ def free_port() -> int:
 
 
 class DockerTarget:
+    """The local engine: one container per environment on its loopback port (laptops, self-hosted runners).
+
+    A new image starts beside the old one on a spare port and must answer /ready before the old one is
+    replaced, so a digest that cannot start never takes the environment's port."""
+
     name = "docker"
+    says = "running on the local Docker engine"
 
     def container(self, env: Environment) -> str:
         return f"mlgate-{env.name}"
@@ -41,39 +49,66 @@ class DockerTarget:
         result = docker(
             "inspect", "--format", f'{{{{index .Config.Labels "{IMAGE_LABEL}"}}}}', self.container(env), check=False
         )
-        return result.stdout.strip() or None if result.returncode == 0 else None
+        return (result.stdout.strip() or None) if result.returncode == 0 else None
 
-    def run(self, env: Environment, image: str) -> None:
-        docker("rm", "-f", self.container(env), check=False)
-        docker(
-            "run",
-            "-d",
-            "--name",
-            self.container(env),
-            "--restart",
-            "unless-stopped",
-            "--label",
-            f"{IMAGE_LABEL}={image}",
-            "-p",
-            f"127.0.0.1:{env.docker_port}:8080",
-            "--read-only",
-            "--tmpfs",
-            "/tmp",
-            image,
-        )
+    def _start(self, name: str, image: str, port: int, restart: bool) -> None:
+        docker("rm", "-f", name, check=False)
+        args = ["run", "-d", "--name", name, "--label", f"{IMAGE_LABEL}={image}"]
+        args += ["--restart", "unless-stopped"] if restart else []
+        docker(*args, "-p", f"127.0.0.1:{port}:8080", "--read-only", "--tmpfs", "/tmp", image)
 
-    def remove(self, env: Environment) -> None:
-        docker("rm", "-f", self.container(env), check=False)
+    def apply(self, env: Environment, image: str) -> None:
+        candidate, port = f"{self.container(env)}-next", free_port()
+        self._start(candidate, image, port, restart=False)
+        try:
+            status = wait_ready(f"http://127.0.0.1:{port}")
+        finally:
+            docker("rm", "-f", candidate, check=False)
+        if status != 200:
+            raise MlgateError(f"{image} did not become ready beside the running one (last /ready {status})")
+        self._start(self.container(env), image, env.docker_port, restart=True)
+
+    def restore(self, env: Environment, previous: str | None) -> None:
+        if previous:
+            self._start(self.container(env), previous, env.docker_port, restart=True)
+        else:
+            docker("rm", "-f", self.container(env), check=False)
 
     @contextmanager
-    def reach(self, env: Environment):
+    def reach(self, env: Environment) -> Iterator[str]:
         yield f"http://127.0.0.1:{env.docker_port}"
 
-    def undo(self, env: Environment, previous: str | None) -> None:
-        if previous:
-            self.run(env, previous)
-        else:
-            self.remove(env)
+
+class RegistryTarget:
+    """No long-running service (a GitHub-hosted runner): the image is smoke-tested on the runner, and what
+    "runs" in the environment is what its registry tag REPO:ENV names."""
+
+    name = "registry"
+    says = "promoted in the registry (no long-running service)"
+
+    def __init__(self, repository: str) -> None:
+        self.repository = repository
+
+    def current(self, env: Environment) -> str | None:
+        return tag_digest(f"{self.repository}:{env.name}")
+
+    def apply(self, env: Environment, image: str) -> None:
+        self._image = image
+
+    def restore(self, env: Environment, previous: str | None) -> None:
+        """Nothing runs; the tag is put back by the deploy itself."""
+
+    @contextmanager
+    def reach(self, env: Environment) -> Iterator[str]:
+        port = free_port()
+        name = f"mlgate-smoke-{env.name}-{port}"
+        docker(
+            "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", "--read-only", "--tmpfs", "/tmp", self._image
+        )
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            docker("rm", "-f", name, check=False)
 
 
 def render(env: Environment, image: str, k8s_dir: Path = K8S_DIR) -> str:
@@ -105,16 +140,29 @@ def render(env: Environment, image: str, k8s_dir: Path = K8S_DIR) -> str:
 
 
 class KubernetesTarget:
+    """kubectl apply of the environment's overlay with the image pinned by digest, then rollout status.
+
+    Credentials come from KUBECONFIG_DATA (a CI secret) written to a private temp file that every kubectl
+    call uses, port-forward included, and that is removed when the deploy ends."""
+
     name = "kubernetes"
+    says = "rolled out on Kubernetes"
+    rollout_timeout = "180s"
 
     def __init__(self) -> None:
-        """In CI the cluster credentials arrive as a secret (KUBECONFIG_DATA); kubectl wants a file."""
         self.env = dict(os.environ)
+        self._kubeconfig: str | None = None
         if data := os.environ.get("KUBECONFIG_DATA"):
             handle, path = tempfile.mkstemp(prefix="kubeconfig-")
             with os.fdopen(handle, "w") as out:
                 out.write(data)
+            self._kubeconfig = path
             self.env["KUBECONFIG"] = path
+
+    def close(self) -> None:
+        if self._kubeconfig:
+            Path(self._kubeconfig).unlink(missing_ok=True)
+            self._kubeconfig = None
 
     def _kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
@@ -134,35 +182,62 @@ class KubernetesTarget:
             "jsonpath={.spec.template.spec.containers[0].image}",
             check=False,
         )
-        return result.stdout.strip() or None if result.returncode == 0 else None
+        if result.returncode != 0:
+            if "NotFound" in result.stderr or "not found" in result.stderr:
+                return None
+            raise MlgateError(f"kubectl get failed: {result.stderr.strip()[-300:]}")
+        return result.stdout.strip() or None
 
-    def run(self, env: Environment, image: str) -> None:
+    def apply(self, env: Environment, image: str) -> None:
         self._kubectl("apply", "-f", "-", stdin=render(env, image))
-        self._kubectl("rollout", "status", "deployment/mlgate", "-n", env.namespace, "--timeout=180s")
+        self._kubectl(
+            "rollout", "status", "deployment/mlgate", "-n", env.namespace, f"--timeout={self.rollout_timeout}"
+        )
 
-    def undo(self, env: Environment, previous: str | None) -> None:
-        self._kubectl("rollout", "undo", "deployment/mlgate", "-n", env.namespace, check=False)
-        self._kubectl("rollout", "status", "deployment/mlgate", "-n", env.namespace, "--timeout=180s", check=False)
+    def restore(self, env: Environment, previous: str | None) -> None:
+        """Re-apply exactly the previous digest (no `rollout undo`: its idea of "previous" is not ours)."""
+        if previous:
+            self.apply(env, previous)
+        else:
+            self._kubectl("delete", "deployment/mlgate", "-n", env.namespace, "--ignore-not-found")
 
     @contextmanager
-    def reach(self, env: Environment):
+    def reach(self, env: Environment) -> Iterator[str]:
         port = free_port()
         forward = subprocess.Popen(
             ["kubectl", "port-forward", "-n", env.namespace, "service/mlgate", f"{port}:80"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=self.env,
         )
-        time.sleep(1)
         try:
+            time.sleep(1)
             yield f"http://127.0.0.1:{port}"
         finally:
             forward.terminate()
+            forward.wait(timeout=10)
 
 
-TARGETS = {"docker": DockerTarget, "kubernetes": KubernetesTarget}
+TARGETS = ("auto", "registry", "docker", "kubernetes")
 
 
-def target(name: str):
+def resolve_target(name: str) -> str:
+    """`auto`: kubernetes when a cluster is configured; docker where the engine outlives the job (DOCKER_HOST
+    set, or not in GitHub Actions: a laptop); else registry (a GitHub-hosted runner)."""
     if name not in TARGETS:
-        raise MlgateError(f"--target {name!r}: expected one of {sorted(TARGETS)}")
-    return TARGETS[name]()
+        raise MlgateError(f"--target {name!r}: expected one of {list(TARGETS)}")
+    if name != "auto":
+        return name
+    if os.environ.get("KUBECONFIG_DATA") or os.environ.get("KUBECONFIG"):
+        return "kubernetes"
+    if os.environ.get("DOCKER_HOST") or os.environ.get("GITHUB_ACTIONS") != "true":
+        return "docker"
+    return "registry"
+
+
+def target(name: str, repository: str = ""):
+    """The target object for a resolved name (registry needs the image repository)."""
+    name = resolve_target(name)
+    if name == "registry":
+        return RegistryTarget(repository)
+    return DockerTarget() if name == "docker" else KubernetesTarget()

@@ -119,7 +119,7 @@ def run_model_gate(
 
     results = []
     if gate.checks:
-        model = load_model(params.train.model_dir)
+        model = load_model(params.train.model_dir, params.train.trusted_types)
         train = _sample(pd.read_parquet(params.prepare.output_dir / "train.parquet"), 10_000, target)
         test = _sample(test, 10_000, target)
         train_ds, test_ds = _dataset(train, params), _dataset(test, params)

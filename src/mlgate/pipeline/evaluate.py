@@ -18,7 +18,7 @@ def _write_json(path, payload) -> None:
 
 
 def run(params: Params) -> dict[str, float]:
-    model = load_model(params.train.model_dir)
+    model = load_model(params.train.model_dir, params.train.trusted_types)
     target, threshold = params.data.target, params.evaluate.threshold
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     train = pd.read_parquet(params.prepare.output_dir / "train.parquet")

@@ -32,7 +32,7 @@ def run(params: Params) -> None:
         "signature": infer_signature(as_float, model.predict_proba(example)[:, 1]),
         "input_example": as_float,
         "serialization_format": "skops",
-        "skops_trusted_types": trusted_types(model),
+        "skops_trusted_types": trusted_types(model, params.train.trusted_types),
         "pyfunc_predict_fn": "predict_proba",
     }
     model_dir = params.train.model_dir

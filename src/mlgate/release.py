@@ -1,0 +1,128 @@
+"""GitHub Releases as the record of what reached production, and the source of the production model.
+
+A release carries the digest, the model version and fingerprint, metrics and gate verdicts in its notes,
+and the verified model itself (copied out of the image, not rebuilt) as an asset, so any PR, forks
+included, can compare with production using a read-only token and no tracking server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from mlgate.config import Params
+from mlgate.deploy.binding import verify
+from mlgate.errors import MlgateError
+from mlgate.fingerprint import model_sha256
+from mlgate.github import GitHub
+
+TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+MODEL_ASSET = "model.tar.gz"
+MARKER = "<!-- mlgate-release "  # a machine-readable line in the notes: {"image", "model_version", "model_sha256"}
+METRICS = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
+
+
+def _tar(model_dir: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(model_dir, arcname="model")
+    return buffer.getvalue()
+
+
+def notes(image: str, version: str, sha256: str, metrics: dict | None, verdicts: dict[str, dict]) -> str:
+    lines = [
+        f"Image: `{image}`",
+        f"Model version: `{version}` (fingerprint `{sha256[:12]}`)",
+        "",
+        "| gate | verdict |",
+        "|---|---|",
+        *(f"| {gate} | {'passed' if v.get('passed') else 'failed'} |" for gate, v in verdicts.items()),
+    ]
+    if metrics:
+        lines += ["", "| metric | value |", "|---|---:|"]
+        lines += [f"| {k} | {metrics[k]:.4f} |" for k in METRICS if isinstance(metrics.get(k), int | float)]
+    meta = {"image": image, "model_version": version, "model_sha256": sha256}
+    return "\n".join([*lines, "", f"{MARKER}{json.dumps(meta)} -->", ""])
+
+
+def publish(params: Params, tag: str, image: str, github: GitHub | None = None) -> dict:
+    """Create the release for `tag` (vMAJOR.MINOR.PATCH) of a verified image, with its model as assets.
+
+    Re-running for the same tag and image uploads what is missing; another image is refused."""
+    if not TAG.match(tag):
+        raise MlgateError(f"--tag {tag!r}: expected vMAJOR.MINOR.PATCH (e.g. v1.2.0)")
+    github = github or GitHub.require()
+    with tempfile.TemporaryDirectory(prefix="mlgate-release-") as tmp:
+        model_dir = Path(tmp) / "model"
+        bound = verify(image, model_to=model_dir)
+        verdicts = {g: json.loads((model_dir / "gates" / f"{g}_gate.json").read_text()) for g in ("data", "model")}
+        metrics_file = Path(params.evaluate.metrics_file)
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
+        release = github.release_by_tag(tag)
+        if release is None:
+            body = notes(image, bound.model_version, bound.model_sha256, metrics, verdicts)
+            release = github.create_release(tag, tag, body, bound.git_sha or None)
+        elif _meta(release).get("image") != image:
+            raise MlgateError(f"release {tag} already exists for {_meta(release).get('image') or 'another image'}")
+        assets = {
+            MODEL_ASSET: _tar(model_dir),
+            "data_gate.json": json.dumps(verdicts["data"], indent=2).encode(),
+            "model_gate.json": json.dumps(verdicts["model"], indent=2).encode(),
+        }
+        if metrics is not None:
+            assets["metrics.json"] = json.dumps(metrics, indent=2).encode()
+        present = {a["name"] for a in release.get("assets", [])}
+        for name, data in assets.items():
+            if name not in present:
+                path = Path(tmp) / name
+                path.write_bytes(data)
+                github.upload_asset(release, path, name)
+    return release
+
+
+def _meta(release: dict) -> dict:
+    for line in (release.get("body") or "").splitlines():
+        if line.startswith(MARKER):
+            try:
+                return json.loads(line[len(MARKER) :].removesuffix("-->").strip())
+            except json.JSONDecodeError:
+                return {}
+    return {}
+
+
+def production_model(output: Path, github: GitHub | None = None) -> dict | None:
+    """Download the latest release's model into `output` (checked against the fingerprint in its notes);
+    None when there is no release yet (a first PR)."""
+    github = github or GitHub.require()
+    release = github.latest_release()
+    if release is None:
+        return None
+    meta = _meta(release)
+    asset = next((a for a in release.get("assets", []) if a["name"] == MODEL_ASSET), None)
+    if asset is None or not meta.get("model_sha256"):
+        raise MlgateError(f"release {release['tag_name']}: no {MODEL_ASSET} asset or fingerprint in its notes")
+    with tempfile.TemporaryDirectory(prefix="mlgate-prod-") as tmp:
+        archive = github.download_asset(asset, Path(tmp) / MODEL_ASSET)
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")  # no absolute paths, links out or devices
+        except (tarfile.TarError, OSError) as exc:
+            raise MlgateError(
+                f"release {release['tag_name']}: {MODEL_ASSET} is not a readable archive ({exc})"
+            ) from None
+        got = model_sha256(Path(tmp) / "model")
+        if got != meta["model_sha256"]:
+            raise MlgateError(
+                f"release {release['tag_name']}: the model asset is {got[:12]}, "
+                f"the notes say {meta['model_sha256'][:12]}"
+            )
+        output = Path(output)
+        if output.exists():
+            shutil.rmtree(output)
+        shutil.copytree(Path(tmp) / "model", output)
+    return {"tag": release["tag_name"], **meta}
