@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -136,7 +137,15 @@ def gate_model(
         base, label = json.loads(base_metrics.read_text()), str(base_metrics)
     else:
         base, label = base_metrics_at(base_rev, str(p.evaluate.metrics_file)), base_rev
-    live = model_at_alias(p, "production") if production else None
+    live = None
+    if production:  # the latest release's model (CI downloads it), else the registry's @production alias
+        released = Path(os.environ.get("MLGATE_PRODUCTION_MODEL") or "-")
+        if (released / "MLmodel").is_file():
+            from mlgate.model_io import load_model
+
+            live = ("production (latest release)", load_model(released, p.train.trusted_types))
+        else:
+            live = model_at_alias(p, "production")
     _finish_gate(*run_model_gate(p, base=base, base_label=label, production=live), reports)
 
 
@@ -437,12 +446,27 @@ def changes(
 ) -> None:
     """Write code=true|false to $GITHUB_OUTPUT: false when the PR changes documentation only."""
     from mlgate.changes import changed_files, touches_code
-    from mlgate.outputs import emit
+    from mlgate.github import write_output
 
     files = changed_files(base, head)
-    code = touches_code(files)
-    typer.echo(f"{len(files)} changed file(s); {'code' if code else 'documentation only'}", err=True)
-    emit(code="true" if code else "false")
+    code = "true" if touches_code(files) else "false"
+    typer.echo(f"{len(files)} changed file(s): code={code}")
+    write_output(code=code)
+
+
+@app.command("comment-check")
+def comment_check(
+    report: Annotated[Path, typer.Option(help="The report from the PR run's artifact (untrusted).")],
+) -> None:
+    """Write postable=true to $GITHUB_OUTPUT when the report is UTF-8 text within GitHub's comment size; else
+    say why and write nothing (exit 0: nothing is posted)."""
+    from mlgate.comment import postable
+    from mlgate.github import write_output
+
+    ok, why = postable(report)
+    typer.echo(why)
+    if ok:
+        write_output(postable="true")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""`mlgate changes` (docs-only PRs) and outputs.emit (commands write their own $GITHUB_OUTPUT)."""
+"""`mlgate changes` (docs-only PRs) and `mlgate comment-check` (an untrusted report fit to post)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from mlgate.changes import touches_code
-from mlgate.errors import MlgateError
-from mlgate.outputs import emit
 
 MLGATE = str(Path(sys.executable).parent / "mlgate")
 
@@ -70,17 +68,27 @@ def test_an_unknown_base_fails_loudly_and_writes_nothing(repo, tmp_path):
     assert "Traceback" not in result.stderr and not out.exists()
 
 
-def test_emit_appends_lines_to_github_output(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "o"
-    out.write_text("earlier=1\n")
-    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
-    emit(model_version="g123", image="r@sha256:ab")
-    assert out.read_text() == "earlier=1\nmodel-version=g123\nimage=r@sha256:ab\n"
-    assert capsys.readouterr().out == "model-version=g123\nimage=r@sha256:ab\n"
-
-
-def test_emit_refuses_a_multiline_value(tmp_path, monkeypatch):
-    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "o"))
-    with pytest.raises(MlgateError, match="one line"):
-        emit(image="a\nimage=evil")
-    assert not (tmp_path / "o").exists()
+@pytest.mark.parametrize(
+    ("content", "posted"),
+    [
+        ("<!-- mlgate-report -->\nAll gates passed ✅\n", True),
+        ("x" * 60_000, True),
+        ("x" * 60_001, False),  # GitHub's limit is 65,536: an oversized report is not posted, not cut
+        ("é" * 60_001, False),
+        (b"\xff\xfe binary", False),
+        (None, False),  # no report in the artifact
+    ],
+)
+def test_comment_check_posts_only_reasonable_text(tmp_path, content, posted):
+    report, out = tmp_path / "report.md", tmp_path / "github_output"
+    if isinstance(content, bytes):
+        report.write_bytes(content)
+    elif content is not None:
+        report.write_text(content, encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(out)}
+    result = subprocess.run(
+        [MLGATE, "comment-check", "--report", str(report)], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out.read_text() if out.exists() else "") == ("postable=true\n" if posted else "")
+    assert posted or "posting nothing" in result.stdout

@@ -172,11 +172,13 @@ def test_write_grants_are_where_they_are_needed():
                 if level == "write":
                     grants.setdefault(scope, set()).add(f"{path.name}:{name}")
     deploys = {"_deploy.yml:deploy", "main.yml:deploy-dev", "release.yml:staging", "release.yml:production"}
+    deploys |= {"rollback.yml:rollback"}
     assert grants == {
         "pull-requests": {"pr-comment.yml:comment"},
-        "packages": {"_publish.yml:publish", "main.yml:publish", "release.yml:publish"},
+        # the image push, and the deploy jobs: the registry target moves REPO:ENV
+        "packages": {"_publish.yml:publish", "main.yml:publish", "release.yml:publish"} | deploys,
         "contents": {"release.yml:github-release"},
-        "deployments": deploys | {"rollback.yml:rollback"},
+        "deployments": deploys,
     }
     assert "id-token" not in str(grants)  # no OIDC until a cloud login needs it
 
@@ -277,14 +279,15 @@ def test_comment_workflow_runs_nothing_from_the_pr():
     assert download["with"]["path"].startswith("${{ runner.temp }}")  # data, outside the checked-out code
     runs = [s["run"] for s in steps if "run" in s]
     assert runs == [
-        'mlgate pr-number --head-sha "$HEAD_SHA" --claimed-file "$REPORT_DIR/pr-number"'
-        ' --report "$REPORT_DIR/report.md"'
+        'mlgate pr-number --head-sha "$HEAD_SHA" --claimed-file "$CLAIM"',
+        'mlgate comment-check --report "$REPORT"',
     ]
     target = next(s for s in steps if s.get("id") == "target")
     assert target["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"  # trusted event data
     post = next(s for s in steps if "sticky-pull-request-comment" in s.get("uses", ""))
-    assert post["if"] == "steps.target.outputs.number != ''"
-    assert post["with"]["number"] == "${{ steps.target.outputs.number }}"
+    assert post["if"] == "steps.target.outputs.pr-number != '' && steps.size.outputs.postable == 'true'"
+    assert post["with"]["number"] == "${{ steps.target.outputs.pr-number }}"
+    assert post["with"]["path"] == "${{ runner.temp }}/pr-report/reports/report.md"
 
 
 def test_the_pr_report_is_not_uploaded_by_a_cancelled_run():
