@@ -124,7 +124,7 @@ class World:
         change(work)
         git(work, "add", "-A")
         git(work, "commit", "-qm", f"change on {branch}")
-        git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+        git(work, "push", "-q", "--force", "origin", f"HEAD:refs/heads/{branch}")  # a force-push is a new head
         return git(work, "rev-parse", "HEAD")
 
     def merge(self, branch: str) -> str:
@@ -380,3 +380,28 @@ def test_fork_pr_artifact_that_lies_posts_nothing(world, claimed, conclusion, si
     )[1:]
     assert rc == 0, messages[-4000:]
     assert world.github()["comments"] == before, why
+
+
+def test_fork_pr_artifact_that_tells_the_truth_is_posted_on_its_own_pr(world):
+    """The control case: the same path posts when the artifact names the PR whose head ran."""
+    fork_head = world.commit("fork-4", "main", lambda work: (work / "src/mlgate/ok.py").write_text("x = 1\n"))
+    world.add_pull(4, fork_head, fork="mallory/mlgate")
+    run_id = _fake_fork_artifact(world, "4", "<!-- mlgate-report -->\nfork report")
+    for _ in range(2):  # a second run updates the one sticky comment
+        rc, messages = world.run(BY_NAME["pr-comment"], _run_event(run_id, fork_head), world.sha("main"), WRITE_TOKEN)[
+            1:
+        ]
+        assert rc == 0, messages[-4000:]
+    (comment,) = _comments(world, 4)
+    assert "fork report" in comment
+
+
+def test_docs_only_pr_reports_a_passing_verdict_without_running_the_pipeline(world):
+    base = world.sha("main")
+    head = world.commit("docs-5", "main", lambda work: (work / "README.md").write_text("# docs only\n"))
+    world.add_pull(5, head)
+    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(5, head, base), head, READ_TOKEN, jobs=["verdict"])
+    assert rc == 0, messages[-4000:]
+    assert "code=false" in messages
+    assert "all required jobs passed" in messages
+    assert "make repro" not in messages and not world.artifact(run_id, "pr-report").exists()
