@@ -294,6 +294,11 @@ def test_push_to_main_builds_pushes_and_deploys_dev(world):
     image = world.registry_digest(sha)  # main pushed REPO:<sha>
     assert world.registry_digest("dev") == image
     assert world.deployments("dev")[0] == (image, "success")
+    from mlgate.deploy.image import docker
+
+    labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout)
+    assert labels["org.opencontainers.image.source"] == f"https://github.com/{OWNER_REPO}"  # this repository
+    assert labels["io.mlgate.gates"] == "data=passed,model=passed"
     STATE["v1_image"], STATE["v1_sha"] = image, sha
 
 
