@@ -1,5 +1,5 @@
 """The PR workflow under act, as tests/workflows/test_act.py runs it: a fresh clone, every job on an empty
-workspace installing its own roles from a warm uv cache. Prints wall time per job, push to report (the
+workspace installing its own roles from a warm uv cache and restoring the DVC cache entry a previous run saved. Prints wall time per job, push to report (the
 pr-report artifact uploaded) and the total. Target: <= 90 s from push to the report.
 
     flock /tmp/mlgate-docker.lock make bench-pr          # Docker engine: bash .ci/docker.sh start; eval ...
@@ -28,9 +28,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", nargs="*", default=[], help="act -j: these jobs and what they need (default all)")
     parser.add_argument("--runs", type=int, default=1, help="repeat (the first run warms Docker's layer cache)")
+    parser.add_argument(
+        "--actions-cache",
+        type=Path,
+        default=Path.home() / ".cache/mlgate-bench/actions-cache",
+        help="GitHub's Actions cache (the DVC cache entry) kept between bench runs: warm after the first",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-pr-") as tmp:
-        world = World(Path(tmp))
+        world = World(Path(tmp), actions_cache=args.actions_cache)
         try:
             base = world.sha("main")
             for n in range(1, args.runs + 1):

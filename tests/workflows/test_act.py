@@ -5,7 +5,7 @@ job from an empty workspace: act gives each job its own directory, the checkout 
 the setup action installs the job's roles with uv (warm host cache). Nothing survives between runs except
 what GitHub and the registry keep: the local registry, the stand-in for GitHub's REST API
 (tests/github_standin.py: pull requests, deployments, releases and their assets, comments) and the
-artifacts folder (per run id). No secrets: the only credential is the job token GitHub itself hands out
+artifacts folder (per run id) and the Actions cache folder. No secrets: the only credential is the job token GitHub itself hands out
 (read-only for PR runs, write for the others).
 
 Sequence: PR 1 (first run, no production) -> push to main -> tag v1.0.0 (staging, production, release) ->
@@ -86,13 +86,14 @@ def git(repo: Path, *args: str) -> str:
 class World:
     """GitHub (bare repo + REST stand-in), the registry and the artifacts folder; nothing else is kept."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, actions_cache: Path | None = None) -> None:
         from tests.github_standin import EMPTY, start
 
         self.root = root
         self.origin = root / "origin.git"
         self.artifacts = root / "artifacts"
         self.artifacts.mkdir()
+        self.actions_cache = actions_cache or root / "actions-cache"  # GitHub's Actions cache
         self.state = root / "github" / "state.json"
         self.state.parent.mkdir()
         self.state.write_text(json.dumps({**EMPTY, "tokens": {WRITE_TOKEN: "write", READ_TOKEN: "read"}}))
@@ -155,6 +156,7 @@ class World:
             "GITHUB_RUN_ID": run_id,
             "ACT_ORIGIN": str(self.origin),
             "ACT_ARTIFACTS": str(self.artifacts),
+            "ACT_CACHE": str(self.actions_cache),
             # The runner's PATH: no test venv; each job's setup puts its own .venv first.
             "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN)),
         }
