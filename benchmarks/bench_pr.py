@@ -1,6 +1,7 @@
 """The PR workflow under act, as tests/workflows/test_act.py runs it: a fresh clone, every job on an empty
-workspace installing its own roles from a warm uv cache and restoring the DVC cache entry a previous run saved. Prints wall time per job, push to report (the
-pr-report artifact uploaded) and the total. Target: <= 90 s from push to the report.
+workspace installing its own roles from a warm uv cache and restoring the DVC cache entry an earlier run
+saved. Prints wall time per job, push to report (the pr-report artifact uploaded) and the total.
+Target: <= 90 s from push to the report.
 
     flock /tmp/mlgate-docker.lock make bench-pr          # Docker engine: bash .ci/docker.sh start; eval ...
     python benchmarks/bench_pr.py --jobs build           # only what the report and the image need

@@ -4,9 +4,9 @@ Every workflow run starts from a fresh clone of the scenario's "GitHub" reposito
 job from an empty workspace: act gives each job its own directory, the checkout stand-in clones into it and
 the setup action installs the job's roles with uv (warm host cache). Nothing survives between runs except
 what GitHub and the registry keep: the local registry, the stand-in for GitHub's REST API
-(tests/github_standin.py: pull requests, deployments, releases and their assets, comments) and the
-artifacts folder (per run id) and the Actions cache folder. No secrets: the only credential is the job token GitHub itself hands out
-(read-only for PR runs, write for the others).
+(tests/github_standin.py: pull requests, deployments, releases and their assets, comments), the
+artifacts folder (per run id) and the Actions cache folder. No secrets: the only credential is the job
+token GitHub itself hands out (read-only for PR runs, write for the others).
 
 Sequence: PR 1 (first run, no production) -> push to main -> tag v1.0.0 (staging, production, release) ->
 PR 2 (its report shows the production model on PR 2's test set) -> tag v1.1.0 (main never built that
