@@ -407,17 +407,6 @@ def image_resolve(
     typer.echo(image)
 
 
-@gate_app.command("outputs")
-def gate_outputs(reports: ReportsOpt = Path("reports")) -> None:
-    """Print data-gate=... and model-gate=... (passed, failed or missing) for $GITHUB_OUTPUT."""
-    from mlgate.gates.result import load_report
-
-    for gate in ("data", "model"):
-        verdict = load_report(reports / f"{gate}_gate.json")
-        state = "missing" if verdict is None else ("passed" if verdict["passed"] else "failed")
-        typer.echo(f"{gate}-gate={state}")
-
-
 @app.command("report-target")
 def report_target(
     pr: Annotated[str, typer.Option(help="Pull request number.")],
