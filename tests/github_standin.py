@@ -3,7 +3,8 @@
 State is one JSON file (plus an assets/ directory beside it), re-read and written under a file lock on
 every request, so separate processes and separate workflow runs see the same GitHub. Tokens: when the
 state names tokens ({"tokens": {"t": "write" | "read"}}), only those are accepted and "read" ones cannot
-write (a fork PR's token); with no tokens listed any bearer token may write.
+write (a fork PR's token); with no tokens listed any bearer token may write. Outages are injected with
+state["faults"] (see Handler._fault).
 
     python -m tests.github_standin serve --state DIR/state.json --port 8990
     python -m tests.github_standin add-pull --state DIR/state.json --number 3 --head-sha abc123
@@ -77,7 +78,27 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not hasattr(self, "_raw"):
+            self._raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        return self._raw
+
+    def _fault(self, method: str, path: str) -> bool:
+        """Injected outages: state["faults"] = [{"method", "path" (regex), "contains", "times"}] -> 503."""
+        body = self._body().decode(errors="replace") if method != "GET" else ""
+        with _state(self.state_path, write=True) as state:
+            for fault in state.get("faults", []):
+                if (
+                    fault.get("times", 1) > 0
+                    and fault.get("method", method) == method
+                    and re.search(fault.get("path", ""), path)
+                    and fault.get("contains", "") in body
+                ):
+                    fault["times"] = fault.get("times", 1) - 1
+                    break
+            else:
+                return False
+        self._send(503, {"message": "Service Unavailable (injected)"})
+        return True
 
     def _json(self) -> dict:
         try:
@@ -120,7 +141,7 @@ class Handler(BaseHTTPRequestHandler):
         for pattern, verb, handler in ROUTES:
             match = re.fullmatch(pattern, path)
             if match and verb == method:
-                if not self._authorized(write=method != "GET"):
+                if not self._authorized(write=method != "GET") or self._fault(method, path):
                     return
                 handler(self, match, query)
                 return

@@ -86,7 +86,7 @@ def mlflow_server(postgres_uri, tmp_path_factory) -> str:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
+    for _ in range(720):  # a loaded CI machine takes a while to import MLflow
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=1):
                 break
@@ -98,3 +98,24 @@ def mlflow_server(postgres_uri, tmp_path_factory) -> str:
     yield url
     os.killpg(server.pid, 15)
     server.wait(timeout=30)
+
+
+def bind_verdicts(reports: Path, model_dir: Path, passed: bool = True, **override) -> None:
+    """Gate JSONs naming the model and data they judged (info.model_sha256, info.data_md5).
+
+    Stands in for the gates branch, which writes these fields from the real gate runs."""
+    import json
+
+    from mlgate.fingerprint import model_sha256
+
+    data = json.loads((Path(model_dir) / "serving.json").read_text())["data_md5"]
+    reports.mkdir(parents=True, exist_ok=True)
+    for gate in ("data", "model"):
+        info = {"data_md5": data} | ({"model_sha256": model_sha256(model_dir)} if gate == "model" else {})
+        report = {"gate": gate, "passed": passed, "checks": [], "info": info | override.get(gate, {})}
+        (reports / f"{gate}_gate.json").write_text(json.dumps(report))
+
+
+def track_data(workdir: Path, md5: str = "0123456789abcdef0123456789abcdef") -> None:
+    """A data.dvc pointer, so the model records which data it learned from (serving.json data_md5)."""
+    (workdir / "data.dvc").write_text(f"outs:\n- md5: {md5}\n  path: data\n")

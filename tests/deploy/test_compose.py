@@ -22,9 +22,21 @@ def test_compose_matches_the_compose_spec():
 def test_stack_wiring():
     services = yaml.safe_load(COMPOSE.read_text())["services"]
     assert set(services) == {"postgres", "mlflow", "model"}
-    assert "postgresql://" in services["mlflow"]["command"] and "@postgres:5432/" in services["mlflow"]["command"]
+    mlflow = services["mlflow"]
+    assert mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"] == "postgresql://mlflow@postgres:5432/mlflow"
     assert services["mlflow"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert all("healthcheck" in services[s] for s in ("postgres", "mlflow"))
     assert services["model"]["read_only"] is True
     assert all(p.startswith("127.0.0.1:") for s in services.values() for p in s.get("ports", []))
     assert (ROOT / services["mlflow"]["build"]["dockerfile"]).is_file()
+
+
+def test_database_password_is_required_and_never_on_a_command_line():
+    """No default password, and none in a command (visible in `ps`) or in the tracking URI."""
+    text = COMPOSE.read_text()
+    services = yaml.safe_load(text)["services"]
+    assert ":-mlflow}" not in text and "${MLFLOW_DB_PASSWORD:?" in text
+    for service in services.values():
+        command = service.get("command", "")
+        assert "PASSWORD" not in " ".join(command) if isinstance(command, list) else "PASSWORD" not in command
+    assert "${MLFLOW_DB_PASSWORD" not in services["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"]

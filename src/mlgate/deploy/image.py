@@ -130,12 +130,16 @@ def repository() -> str:
     return f"ghcr.io/{github.lower()}"
 
 
+_LOGGED_IN: set[str] = set()
+
+
 def login(repo: str) -> None:
-    """docker login to the repository's registry when REGISTRY_TOKEN is set (GHCR in Actions)."""
+    """docker login to the repository's registry when REGISTRY_TOKEN is set (GHCR in Actions), once per process:
+    every job that pulls or moves a tag needs it, not only the one that pushes."""
     token = os.environ.get("REGISTRY_TOKEN")
-    if not token:
-        return
     registry = repo.split("/", 1)[0]
+    if not token or registry in _LOGGED_IN:
+        return
     user = os.environ.get("REGISTRY_USER", "token")
     env = {**os.environ}
     result = subprocess.run(
@@ -148,6 +152,7 @@ def login(repo: str) -> None:
     )
     if result.returncode != 0:
         raise MlgateError(f"docker login {registry} failed: {result.stderr.strip()[-200:]}")
+    _LOGGED_IN.add(registry)
 
 
 def save(tag: str, output: Path) -> Path:
@@ -194,6 +199,7 @@ def ensure_local(image: str) -> None:
 
 def tag_digest(tag: str) -> str | None:
     """repo@sha256:... that `tag` names in the registry; None when the tag does not exist."""
+    login(tag.rsplit(":", 1)[0])
     result = docker("pull", tag, check=False)
     if result.returncode == 0:
         found = re.search(r"Digest: (sha256:[0-9a-f]{64})", result.stdout)
@@ -213,6 +219,7 @@ def env_tag(image: str, env: str) -> str:
 def move_env_tag(image: str, env: str) -> None:
     """Point REPO:ENV at exactly `image`'s digest (checked after the push)."""
     tag = env_tag(image, env)
+    login(image.split("@", 1)[0])
     docker("tag", image, tag)
     pushed = docker("push", tag).stdout
     found = re.search(r"digest: (sha256:[0-9a-f]{64})", pushed)

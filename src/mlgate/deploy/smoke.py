@@ -15,7 +15,11 @@ def call_json(url: str, body: dict | None = None, timeout: float = 5) -> tuple[i
     request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
+            status, raw = response.status, response.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:  # answered, but not JSON: the caller judges the body
+            return status, {}
     except urllib.error.HTTPError as err:
         try:
             return err.code, json.loads(err.read() or b"{}")

@@ -61,7 +61,7 @@ class DockerTarget:
         candidate, port = f"{self.container(env)}-next", free_port()
         self._start(candidate, image, port, restart=False)
         try:
-            status = wait_ready(f"http://127.0.0.1:{port}")
+            status = wait_ready(f"http://127.0.0.1:{port}", timeout=60)
         finally:
             docker("rm", "-f", candidate, check=False)
         if status != 200:

@@ -1,0 +1,112 @@
+"""Fork-safe PR number (trusted head sha vs the artifact's claim) and the production model from the latest
+release (first run: none; a tampered asset: refused), against the GitHub stand-in."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+import pytest
+
+from mlgate.errors import MlgateError
+from mlgate.fingerprint import model_sha256
+from mlgate.github import GitHub, pr_for_head
+from mlgate.release import MODEL_ASSET, notes, production_model
+from tests.conftest import ROOT, run_cli
+from tests.github_standin import add_pull, start
+
+HEAD = "a" * 40
+
+
+@pytest.fixture
+def hub(tmp_path):
+    server, url = start(tmp_path / "gh/state.json")
+    yield GitHub(url, "acme/model", "t"), tmp_path / "gh/state.json"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("claimed", "number", "why"),
+    [
+        ("7", 7, "pull request #7"),
+        ("8", None, "the artifact claims #8, but head aaaaaaaaaaaa is #7: posting nothing"),
+        ("7; rm -rf /", None, "is not a number: posting nothing"),
+        ("", None, "is not a number"),
+    ],
+)
+def test_pr_number_comes_from_the_trusted_head_sha(hub, claimed, number, why):
+    gh, state = hub
+    add_pull(state, 7, HEAD)
+    add_pull(state, 8, "b" * 40)
+    got, said = pr_for_head(gh, HEAD, claimed)
+    assert got == number and why in said
+
+
+def test_pr_number_cli_writes_the_output_only_on_a_match(hub, tmp_path):
+    gh, state = hub
+    add_pull(state, 7, HEAD)
+    env = {"GITHUB_API_URL": gh.api_url, "GITHUB_REPOSITORY": "acme/model", "GITHUB_TOKEN": "t"}
+    out = tmp_path / "out"
+    forged = run_cli("pr-number", "--head-sha", HEAD, "--claimed", "9", cwd=ROOT, env=env | {"GITHUB_OUTPUT": str(out)})
+    assert forged.returncode == 0 and "posting nothing" in forged.stdout and not out.exists()
+    claim = tmp_path / "pr-number"
+    claim.write_text("7\n")
+    ok = run_cli(
+        "pr-number", "--head-sha", HEAD, "--claimed-file", str(claim), cwd=ROOT, env=env | {"GITHUB_OUTPUT": str(out)}
+    )
+    assert ok.returncode == 0 and out.read_text() == "pr-number=7\n"
+
+
+def _model_dir(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.skops").write_bytes(b"weights")
+    (model / "feature_schema.json").write_text("{}")
+    (model / "serving.json").write_text('{"data_md5": "d"}')
+    return model
+
+
+def _release_with(gh, tmp_path, model, sha):
+    release = gh.create_release("v1.0.0", "v1.0.0", notes("r@sha256:" + "1" * 64, "3", sha, None, {}))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(model, arcname="model")
+    asset = tmp_path / MODEL_ASSET
+    asset.write_bytes(buffer.getvalue())
+    gh.upload_asset(release, asset)
+
+
+def test_no_release_yet_is_a_first_run(hub, tmp_path):
+    gh, _ = hub
+    assert production_model(tmp_path / "prod", gh) is None
+
+
+def test_production_model_is_the_latest_releases_checked_against_its_notes(hub, tmp_path):
+    gh, _ = hub
+    model = _model_dir(tmp_path)
+    _release_with(gh, tmp_path, model, model_sha256(model))
+    found = production_model(tmp_path / "prod", gh)
+    assert found["model_version"] == "3" and model_sha256(tmp_path / "prod") == model_sha256(model)
+
+
+def test_a_tampered_model_asset_is_refused(hub, tmp_path):
+    gh, _ = hub
+    model = _model_dir(tmp_path)
+    _release_with(gh, tmp_path, model, "f" * 64)
+    with pytest.raises(MlgateError, match=r"the model asset is \w{12}, the notes say ffffffffffff"):
+        production_model(tmp_path / "prod", gh)
+
+
+def test_release_tags_must_be_semver(hub):
+    from mlgate.config import load_params
+    from mlgate.release import publish
+
+    for tag in ("v1", "1.0.0", "v1.0", "v1.0.0-rc1"):
+        with pytest.raises(MlgateError, match=r"expected vMAJOR.MINOR.PATCH"):
+            publish(load_params(ROOT / "params.yaml"), tag, "r@sha256:" + "1" * 64, hub[0])
+
+
+def test_release_notes_carry_a_machine_line():
+    text = notes("r@sha256:" + "1" * 64, "3", "ab" * 32, {"pr_auc": 0.5}, {"data": {"passed": True}})
+    assert "| pr_auc | 0.5000 |" in text and json.dumps({"image": "r@sha256:" + "1" * 64}).strip("}") in text

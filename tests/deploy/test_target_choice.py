@@ -1,0 +1,54 @@
+"""Honest targets and provenance: `auto` picks kubernetes only with a cluster, docker only where the engine
+outlives the job, else the registry; the image's source label names the repository that built it."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from mlgate.deploy.image import source
+from mlgate.deploy.targets import resolve_target
+from mlgate.errors import MlgateError
+
+CLEAN = ("KUBECONFIG_DATA", "KUBECONFIG", "DOCKER_HOST", "GITHUB_ACTIONS")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"GITHUB_ACTIONS": "true"}, "registry"),  # a GitHub-hosted runner: nothing outlives the job
+        ({"GITHUB_ACTIONS": "true", "DOCKER_HOST": "ssh://deploy@box"}, "docker"),  # an engine that stays
+        ({"GITHUB_ACTIONS": "true", "KUBECONFIG_DATA": "apiVersion: v1"}, "kubernetes"),
+        ({}, "docker"),  # a laptop
+        ({"KUBECONFIG": "/home/me/.kube/config"}, "kubernetes"),
+    ],
+)
+def test_auto(monkeypatch, env, expected):
+    for key in CLEAN:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert resolve_target("auto") == expected
+    assert resolve_target("registry") == "registry"  # an explicit choice is kept
+
+
+def test_unknown_target_is_one_line():
+    with pytest.raises(MlgateError, match=r"--target 'ecs': expected one of \['auto', 'registry', 'docker'"):
+        resolve_target("ecs")
+
+
+def test_source_is_the_building_repository(monkeypatch, tmp_path):
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "forker/their-model")
+    assert source(tmp_path) == "https://github.com/forker/their-model"
+    monkeypatch.delenv("GITHUB_REPOSITORY")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "remote", "add", "origin", "https://x-access-token:ghs_secret@github.com/forker/m.git"],
+        cwd=tmp_path,
+        check=True,
+    )
+    assert source(tmp_path) == "https://github.com/forker/m"  # no token in a label
+    subprocess.run(["git", "remote", "set-url", "origin", "git@github.com:forker/m.git"], cwd=tmp_path, check=True)
+    assert source(tmp_path) == "https://github.com/forker/m"
