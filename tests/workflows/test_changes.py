@@ -1,0 +1,94 @@
+"""`mlgate changes` (docs-only PRs) and `mlgate comment-check` (an untrusted report fit to post)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlgate.changes import touches_code
+
+MLGATE = str(Path(sys.executable).parent / "mlgate")
+
+
+def _git(repo: Path, *args: str) -> str:
+    cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
+    return subprocess.run(cmd, cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path):
+    _git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "src.py").write_text("x = 1\n")
+    (tmp_path / "README.md").write_text("hi\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "base")
+    return tmp_path
+
+
+def _changes(repo: Path, base: str, out: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(out)}
+    return subprocess.run([MLGATE, "changes", "--base", base], cwd=repo, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("files", "code"),
+    [
+        ({"README.md": "more\n"}, "false"),
+        ({"docs/guide/a.md": "x\n", "docs/img.png": "x"}, "false"),
+        ({"README.md": "more\n", "src.py": "x = 2\n"}, "true"),
+        ({"params.yaml": "a: 1\n"}, "true"),
+        ({".github/workflows/pr.yml": "on: push\n"}, "true"),
+    ],
+)
+def test_changes_writes_code_output(repo, tmp_path_factory, files, code):
+    base = _git(repo, "rev-parse", "HEAD")
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "pr")
+    out = tmp_path_factory.mktemp("out") / "github_output"
+    result = _changes(repo, base, out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == f"code={code}\n"
+
+
+def test_an_empty_diff_runs_everything():
+    assert touches_code([]) is True
+
+
+def test_an_unknown_base_fails_loudly_and_writes_nothing(repo, tmp_path):
+    out = tmp_path / "github_output"
+    result = _changes(repo, "0" * 40, out)
+    assert result.returncode != 0
+    assert result.stderr.startswith("error: --base 0000") and "fetch-depth: 0" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "posted"),
+    [
+        ("<!-- mlgate-report -->\nAll gates passed ✅\n", True),
+        ("x" * 60_000, True),
+        ("x" * 60_001, False),  # GitHub's limit is 65,536: an oversized report is not posted, not cut
+        ("é" * 60_001, False),
+        (b"\xff\xfe binary", False),
+        (None, False),  # no report in the artifact
+    ],
+)
+def test_comment_check_posts_only_reasonable_text(tmp_path, content, posted):
+    report, out = tmp_path / "report.md", tmp_path / "github_output"
+    if isinstance(content, bytes):
+        report.write_bytes(content)
+    elif content is not None:
+        report.write_text(content, encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(out)}
+    result = subprocess.run(
+        [MLGATE, "comment-check", "--report", str(report)], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out.read_text() if out.exists() else "") == ("postable=true\n" if posted else "")
+    assert posted or "posting nothing" in result.stdout
