@@ -134,8 +134,8 @@ class MonitorConfig(_Strict):
             "log_rows": CheckConfig(min_rows=500),
             "feature_drift": CheckConfig(max_score=0.2),
             "score_drift": CheckConfig(max_score=0.15),
-            "performance": CheckConfig(max_drop=0.05, min_labels=200),
-            "estimated_performance": CheckConfig(max_drop=0.05),
+            "performance": CheckConfig(max_drop=0.02, min_labels=1000),  # vs the evaluated metrics
+            "estimated_performance": CheckConfig(max_drop=0.02),  # CBPE: expected from the scores
         }
     )
 
