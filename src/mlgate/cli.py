@@ -366,7 +366,10 @@ app.add_typer(monitor_app, name="monitor")
 @monitor_app.command("run")
 def monitor_run(
     window: Annotated[
-        str | None, typer.Option(help="How far back to read: 30m, 24h, 7d (default: monitor.window).")
+        str | None,
+        typer.Option(
+            help="How far back to read: 30m, 24h, 7d (default: monitor.window).", envvar="MLGATE_MONITOR_WINDOW"
+        ),
     ] = None,
     reference: Annotated[
         str, typer.Option(help="'prepared' (the train split the model learned from) or a git rev of the data.")
@@ -398,6 +401,15 @@ def monitor_feedback(
 
     rows, where = append(file, load(params_file))
     typer.echo(f"stored {rows} labels in {where}")
+
+
+@monitor_app.command("verdict")
+def monitor_verdict(reports: ReportsOpt = Path("reports")) -> None:
+    """Print finding=true|false|missing (the last monitor run had a blocking finding) for $GITHUB_OUTPUT."""
+    from mlgate.gates.result import load_report
+
+    verdict = load_report(reports / "monitor.json")
+    typer.echo(f"finding={'missing' if verdict is None else str(not verdict['passed']).lower()}")
 
 
 @monitor_app.command("issue")
