@@ -106,3 +106,20 @@ def dead_s3() -> dict:
         "retries": 0,
         "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1},
     }
+
+
+def test_open_log_reads_params_and_the_environment_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from mlgate.monitor.log import open_log
+
+    params = tmp_path / "params.yaml"
+    params.write_text("data: {path: d.csv, target: y}\nmonitor: {sample_rate: 0.5, log_uri: here}\n")
+    monkeypatch.setenv("MLGATE_MONITOR_LOG_URI", str(tmp_path / "env-log"))
+    plog = open_log(str(params))
+    assert plog is not None and plog.config.sample_rate == 0.5 and plog.config.log_uri == str(tmp_path / "env-log")
+    plog.close()
+    params.write_text("data: {path: d.csv, target: y}\nmonitor: {sample_rate: 0}\n")
+    assert open_log(str(params)) is None
+    monkeypatch.delenv("MLGATE_MONITOR_LOG_URI")
+    default = open_log(str(tmp_path / "absent.yaml"))
+    assert default is not None and default.config.log_uri == "monitoring"
+    default.close()
