@@ -506,6 +506,76 @@ def comment_check(
         write_output(postable="true")
 
 
+# --- monitor: production monitoring (src/mlgate/monitor/) ---
+monitor_app = typer.Typer(help="Production monitoring: the prediction log, feedback labels, drift and decay.")
+app.add_typer(monitor_app, name="monitor")
+
+
+@monitor_app.command("run")
+def monitor_run(
+    window: Annotated[
+        str | None,
+        typer.Option(
+            help="How far back to read: 30m, 24h, 7d (default: monitor.window).", envvar="MLGATE_MONITOR_WINDOW"
+        ),
+    ] = None,
+    reference: Annotated[
+        str, typer.Option(help="'prepared' (the train split the model learned from) or a git rev of the data.")
+    ] = "prepared",
+    model_dir: Annotated[Path | None, typer.Option(help="The production model (default: train.model_dir).")] = None,
+    model_version: Annotated[
+        str | None, typer.Option(help="Logged model version to check (default: the latest one in the window).")
+    ] = None,
+    reports: ReportsOpt = Path("reports"),
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Drift, score shift and performance of the logged traffic vs the training reference; exit 1 on a finding."""
+    from mlgate.monitor.run import run_monitor, write_outputs
+
+    report, results = run_monitor(load(params_file), window, reference, model_dir, model_version)
+    json_path, html_path = write_outputs(report, results, reports)
+    typer.echo(report.table())
+    typer.echo(f"reports: {json_path}, {html_path}")
+    report.enforce()
+
+
+@monitor_app.command("feedback")
+def monitor_feedback(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet: the id column (or request_id) and the target.")],
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """Append delayed ground truth to the log storage; `monitor run` joins it by id column or request id."""
+    from mlgate.monitor.feedback import append
+
+    rows, where = append(file, load(params_file))
+    typer.echo(f"stored {rows} labels in {where}")
+
+
+@monitor_app.command("verdict")
+def monitor_verdict(reports: ReportsOpt = Path("reports")) -> None:
+    """Print finding=true|false|missing (the last monitor run had a blocking finding) for $GITHUB_OUTPUT."""
+    from mlgate.gates.result import load_report
+
+    verdict = load_report(reports / "monitor.json")
+    typer.echo(f"finding={'missing' if verdict is None else str(not verdict['passed']).lower()}")
+
+
+@monitor_app.command("issue")
+def monitor_issue(
+    report_file: Annotated[Path, typer.Option("--report", help="The monitor.json of `monitor run`.")] = Path(
+        "reports/monitor.json"
+    ),
+    repo: Annotated[str, typer.Option(help="owner/name.", envvar="GITHUB_REPOSITORY")] = "",
+    run_url: Annotated[
+        str, typer.Option(help="Link to the run and its report artifact.", envvar="MLGATE_RUN_URL")
+    ] = "",
+) -> None:
+    """Open or update the issue of the report's model version (GITHUB_TOKEN, GITHUB_API_URL); no finding: nothing."""
+    from mlgate.monitor.issue import file_issue
+
+    typer.echo(file_issue(report_file, repo, run_url))
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     try:

@@ -209,6 +209,30 @@ class CardConfig(_Strict):
     segments: list[str] = Field(default_factory=list)  # categorical columns whose categories are scored apart
 
 
+class MonitorConfig(_Strict):
+    """Production monitoring: the prediction log the server writes and the checks `mlgate monitor run` applies."""
+
+    log_uri: str = "monitoring"  # a local folder or any fsspec URI (s3://bucket/prefix: the DVC remote's credentials)
+    storage_options: dict[str, Any] = Field(default_factory=dict)  # passed to fsspec (e.g. endpoint_url)
+    sample_rate: float = Field(1.0, ge=0, le=1)  # share of scored rows logged
+    batch_rows: int = Field(1000, gt=0)  # a batch file is written every batch_rows rows...
+    flush_seconds: float = Field(10.0, gt=0)  # ...or every flush_seconds, whichever comes first
+    queue_rows: int = Field(100_000, gt=0)  # bounded memory: rows beyond this are dropped and counted
+    file_format: Literal["parquet", "jsonl"] = "parquet"
+    window: str = "7d"  # how far back `mlgate monitor run` reads (30m, 24h, 7d)
+    sample_rows: int = Field(10_000, gt=0)  # rows the drift checks see (seeded sample)
+    seed: int = Field(0, ge=0)
+    checks: dict[str, CheckConfig] = Field(
+        default_factory=lambda: {
+            "log_rows": CheckConfig(min_rows=500),
+            "feature_drift": CheckConfig(max_score=0.2),
+            "score_drift": CheckConfig(max_score=0.15),
+            "performance": CheckConfig(max_drop=0.02, min_labels=1000),  # vs the evaluated metrics
+            "estimated_performance": CheckConfig(max_drop=0.02),  # CBPE: expected from the scores
+        }
+    )
+
+
 class Params(_Strict):
     data: DataConfig
     sample: SampleConfig | None = None
@@ -219,6 +243,7 @@ class Params(_Strict):
     evaluate: EvaluateConfig = EvaluateConfig()
     mlflow: MlflowConfig = MlflowConfig()
     gates: GatesConfig = GatesConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
     @field_validator("gates")
     @classmethod

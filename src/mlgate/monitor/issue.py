@@ -1,0 +1,104 @@
+"""One GitHub issue per model version for monitoring findings: opened on the first, updated after.
+
+A small urllib client (GITHUB_TOKEN, GITHUB_API_URL as Actions sets them): find the open issue with
+the monitor label and the version's title; edit its body and comment, or open it. Report text (feature
+names and messages come from the user's data and the log) is escaped before it reaches Markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from mlgate.errors import MlgateError
+
+LABEL = "mlgate-monitor"
+REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def _safe(text: object, limit: int = 300) -> str:
+    """Inert Markdown: HTML-escaped, no table breaks, no @mentions or #links that ping people."""
+    text = html.escape(" ".join(str(text).split())[:limit])
+    return text.replace("|", "&#124;").replace("@", "&#64;").replace("#", "&#35;").replace("`", "&#96;")
+
+
+def _number(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) else ""
+
+
+def title(version: str) -> str:
+    return f"mlgate monitor: model version {re.sub(r'[^A-Za-z0-9_.:-]', '_', str(version))[:60]}"
+
+
+def body(report: dict, run_url: str) -> str:
+    info = report.get("info", {})
+    rows = "\n".join(
+        f"| {c['status']} | {_safe(c['name'], 60)} | {_number(c['value'])} "
+        f"| {_safe(c['condition'], 80)} | {_safe(c['message'])} |"
+        for c in report.get("checks", [])
+    )
+    link = f"\n\nReport (JSON + HTML): {run_url}" if re.match(r"^https?://[^\s)]+$", run_url or "") else ""
+    return (
+        f"Monitoring found a blocking problem with model version **{_safe(info.get('model_version'), 60)}**.\n\n"
+        f"Window: {_safe(info.get('window'), 120)}, {_safe(info.get('rows'), 20)} logged rows, "
+        f"{_safe(info.get('labeled_rows', 0), 20)} with labels.\n\n"
+        f"| status | check | value | condition | message |\n|---|---|---:|---|---|\n{rows}{link}\n"
+    )
+
+
+class GitHub:
+    def __init__(self, repo: str, token: str, api: str) -> None:
+        self.base, self.token = f"{api.rstrip('/')}/repos/{repo}", token
+
+    def call(self, method: str, path: str, payload: dict | None = None):
+        request = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=None if payload is None else json.dumps(payload).encode(),
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise MlgateError(f"GitHub API {method} {path}: HTTP {exc.code}") from exc
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise MlgateError(f"GitHub API {method} {path}: unreachable ({exc})") from exc
+
+
+def file_issue(report_path: Path, repo: str, run_url: str = "") -> str:
+    """Open or update the issue of the report's model version; a passing report files nothing."""
+    if not report_path.is_file():
+        raise MlgateError(f"{report_path}: no monitor report (run `mlgate monitor run` first)")
+    try:
+        report = json.loads(report_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise MlgateError(f"{report_path}: not JSON") from exc
+    if report.get("passed"):
+        return "no blocking finding: no issue filed"
+    if not REPO.match(repo):
+        raise MlgateError(f"--repo must be owner/name (or GITHUB_REPOSITORY set), got {repo!r}")
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise MlgateError("GITHUB_TOKEN is not set (the workflow passes it with issues: write)")
+    github = GitHub(repo, token, os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    name, text = title(report.get("info", {}).get("model_version", "unknown")), body(report, run_url)
+    open_issues = github.call("GET", f"/issues?state=open&labels={LABEL}&per_page=100") or []
+    found = [i for i in open_issues if i.get("title") == name and "pull_request" not in i]
+    if found:
+        number = found[0]["number"]
+        github.call("PATCH", f"/issues/{number}", {"body": text})
+        github.call("POST", f"/issues/{number}/comments", {"body": text})
+        return f"updated issue #{number}: {name}"
+    created = github.call("POST", "/issues", {"title": name, "body": text, "labels": [LABEL]})
+    return f"opened issue #{created['number']}: {name}"

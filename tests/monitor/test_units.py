@@ -1,0 +1,152 @@
+"""Monitor parts without a served model: CBPE, feedback files and joins, windows, fail-closed runs, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from mlgate.config import Params
+from mlgate.errors import MlgateError
+from mlgate.monitor import feedback, storage
+from mlgate.monitor.log import REQUEST_ID, TIME, PredictionLog
+from mlgate.monitor.performance import expected_metrics
+from mlgate.monitor.run import parse_window, run_monitor
+from tests.conftest import run_cli
+
+
+def _params(tmp_path: Path, **data) -> Params:
+    """Machinery params of their own: a key column and a text target with a positive label."""
+    return Params.model_validate(
+        {
+            "data": {"path": "data/d.csv", "target": "outcome", "positive": "yes", "id_column": "key", **data},
+            "monitor": {"log_uri": str(tmp_path / "log")},
+        }
+    )
+
+
+@pytest.mark.parametrize("prevalence", [(0.5, 8), (2, 2)])
+def test_cbpe_matches_the_realized_metrics_of_calibrated_scores(prevalence):
+    rng = np.random.default_rng(0)
+    p = rng.beta(*prevalence, 100_000)
+    y = (rng.random(len(p)) < p).astype(int)  # labels drawn from the scores: calibrated by construction
+    expected = expected_metrics(p)
+    assert expected["roc_auc"] == pytest.approx(roc_auc_score(y, p), abs=0.005)
+    assert expected["pr_auc"] == pytest.approx(average_precision_score(y, p), abs=0.01)
+
+
+def test_cbpe_refuses_scores_without_a_ranking():
+    with pytest.raises(ValueError, match="all 0 or all 1"):
+        expected_metrics(np.zeros(10))
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "feedback file not found"),
+        ("outcome\nyes\n", "no key column (expected 'key' or 'request_id' and 'outcome')"),
+        ("key\nk1\n", "target column 'outcome' missing"),
+        ("key,outcome\n", "no rows"),
+        ("key,outcome\nk1,yes\n,no\n", "row 3: empty 'key' or 'outcome'"),
+    ],
+)
+def test_bad_feedback_files_are_one_line_naming_the_file(tmp_path: Path, content, message):
+    path = tmp_path / "labels.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(MlgateError, match=re.escape(message)) as caught:
+        feedback.read_feedback_file(path, _params(tmp_path))
+    assert str(path) in str(caught.value)
+
+
+def test_feedback_joins_by_id_column_latest_label_wins_and_by_request_id(tmp_path: Path):
+    params = _params(tmp_path)
+    first = tmp_path / "a.csv"
+    first.write_text("key,outcome\n007,no\nk2,yes\n")
+    second = tmp_path / "b.csv"
+    second.write_text("key,outcome\n007,yes\n")
+    by_request = tmp_path / "c.csv"
+    by_request.write_text("request_id,outcome\nr9,yes\n")
+    for path in (first, second, by_request):
+        feedback.append(path, params)
+    fs, root = storage.filesystem(params.monitor.log_uri)
+    labels = storage.read_batches(fs, root, storage.FEEDBACK).frame
+    live = pd.DataFrame({"key": ["007", "k2", "k3", None], REQUEST_ID: ["r1", "r2", "r3", "r9"]})
+    joined = feedback.join(live, labels, "key")
+    assert joined[1] == 1.0
+    assert np.isnan(joined[2]) and joined[3] == 1.0  # no label yet; keyed by the request id
+    assert joined[0] == 1.0  # "007" kept its leading zeros, and the later label won
+
+
+@pytest.mark.parametrize("text", ["0d", "7", "1w", "-1h", "h"])
+def test_bad_windows_are_refused(text: str):
+    with pytest.raises(MlgateError, match="--window must be"):
+        parse_window(text)
+
+
+def test_an_empty_log_fails_every_check_closed(tmp_path: Path):
+    report, _ = run_monitor(_params(tmp_path), window="1h")
+    assert not report.passed
+    assert {c.name for c in report.checks} == {
+        "log_rows",
+        "feature_drift",
+        "score_drift",
+        "performance",
+        "estimated_performance",
+    }
+    assert all(not c.passed for c in report.checks)
+
+
+def test_no_model_to_compare_with_is_a_failed_check_said_as_such(tmp_path: Path):
+    params = _params(tmp_path)
+    plog = PredictionLog(params.monitor)
+    plog.record([{"x": 1.0, "key": "k"}] * 600, [0.1] * 600, [False] * 600, "v1", "r")
+    plog.flush()
+    today = tmp_path / f"log/predictions/date={pd.Timestamp.now(tz='UTC'):%Y-%m-%d}"
+    (today / "torn.parquet").write_bytes(b"PAR1 torn")  # a half-written batch: listed, not fatal
+    report, _ = run_monitor(params, window="1h", model_dir=tmp_path / "no-model")
+    verdicts = {c.name: c for c in report.checks}
+    assert verdicts["log_rows"].passed and report.info["model_version"] == "v1"
+    assert report.info["unreadable_files"] == [str(today / "torn.parquet")]
+    assert not verdicts["feature_drift"].passed and "no reference" in verdicts["feature_drift"].message
+    assert not report.passed
+
+
+def test_unknown_monitor_check_is_named(tmp_path: Path):
+    params = Params.model_validate(
+        {"data": {"path": "d.csv", "target": "y"}, "monitor": {"log_uri": str(tmp_path), "checks": {"drfit": {}}}}
+    )
+    with pytest.raises(MlgateError, match=r"monitor.checks: unknown check\(s\) \['drfit'\]"):
+        run_monitor(params, window="1h")
+
+
+def test_cli_errors_are_one_line(tmp_path: Path):
+    from tests.conftest import ROOT
+
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    done = run_cli("monitor", "run", "--window", "soon", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: --window must be a positive number of m, h or d (e.g. 30m, 24h, 7d), got 'soon'"
+    ]
+    done = run_cli("monitor", "feedback", "missing.csv", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip() == "error: missing.csv: feedback file not found"
+    assert run_cli("monitor", "verdict", cwd=tmp_path).stdout.strip() == "finding=missing"
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports/monitor.json").write_text(json.dumps({"passed": False, "checks": []}))
+    assert run_cli("monitor", "verdict", cwd=tmp_path).stdout.strip() == "finding=true"
+
+
+def test_log_time_survives_jsonl(tmp_path: Path):
+    params = _params(tmp_path).model_copy()
+    config = params.monitor.model_copy(update={"file_format": "jsonl"})
+    plog = PredictionLog(config)
+    plog.record([{"x": 1.0}] * 3, [0.2] * 3, [True] * 3, "v2", "r")
+    plog.flush()
+    report, _ = run_monitor(params.model_copy(update={"monitor": config}), window="5m")
+    assert report.info["rows"] == 3 and report.info["model_version"] == "v2"
+    assert TIME in storage.read_batches(*storage.filesystem(config.log_uri), storage.PREDICTIONS).frame

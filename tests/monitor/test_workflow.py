@@ -1,0 +1,82 @@
+"""monitor.yml statically: actionlint, zizmor (offline, zero findings), the workflow schema, and what those
+cannot check: triggers, least privilege (issues: write only where the issue is filed), the pins the other
+workflows use, no expressions inside run:, every step a thin make/mlgate call or a pinned action."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+WORKFLOW = ROOT / ".github/workflows/monitor.yml"
+THIN = re.compile(r'^(make|mlgate) [\w./ -]+( >> "\$GITHUB_OUTPUT")?$')
+
+
+def _load() -> dict:
+    data = yaml.safe_load(WORKFLOW.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads `on` as True
+    return data
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+
+
+def test_actionlint_zizmor_and_schema_are_clean():
+    result = _run(str(BIN / "actionlint"), str(WORKFLOW))
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _run(str(BIN / "zizmor"), "--offline", "--no-progress", str(WORKFLOW))
+    assert result.returncode == 0 and "No findings to report" in result.stdout + result.stderr, result.stdout
+    result = _run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scheduled_and_manual_only():
+    on = _load()["on"]
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    assert on["schedule"] and all("cron" in entry for entry in on["schedule"])
+
+
+def test_least_privilege_issues_write_only_where_the_issue_is_filed():
+    workflow = _load()
+    assert workflow["permissions"] == {}
+    assert "concurrency" in workflow
+    grants = {name: job["permissions"] for name, job in workflow["jobs"].items()}
+    assert grants == {"monitor": {"contents": "read"}, "issue": {"contents": "read", "issues": "write"}}
+    issue = workflow["jobs"]["issue"]
+    assert issue["needs"] == "monitor" and "needs.monitor.outputs.finding == 'true'" in issue["if"]
+    assert "GITHUB_TOKEN" not in str(workflow["jobs"]["monitor"])  # the job reading the log gets no write token
+    assert all(isinstance(job.get("timeout-minutes"), int) for job in workflow["jobs"].values())
+
+
+def test_actions_pinned_by_the_shas_the_other_workflows_use():
+    def pins(text: str) -> dict[str, str]:
+        return dict(re.findall(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})", text))
+
+    others: dict[str, str] = {}
+    for path in (ROOT / ".github").rglob("*.yml"):
+        if path != WORKFLOW:
+            others |= pins(path.read_text())
+    mine = pins(WORKFLOW.read_text())
+    uses = re.findall(r"uses:\s*(\S+)", WORKFLOW.read_text())
+    assert mine, "monitor.yml uses pinned actions"
+    for action, sha in mine.items():
+        assert others.get(action) == sha, f"{action}@{sha}: not the pin the other workflows use"
+    assert all(u.startswith("./") or re.search(r"@[0-9a-f]{40}$", u) for u in uses), uses
+
+
+def test_steps_are_thin_calls_without_expressions():
+    for name, job in _load()["jobs"].items():
+        for step in job["steps"]:
+            if "run" in step:
+                assert "${{" not in step["run"], f"{name}: pass values through env:, not into run:"
+                command = step["run"].split("#")[0].strip()
+                assert THIN.match(command), f"{name}: one make/mlgate call, no shell logic: {command}"
+            else:
+                assert "uses" in step, f"{name}: a step is a run: or a uses:"
