@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,16 @@ def _schema_for_docs(model_dir: Path) -> FeatureSchema | None:
         return None
 
 
-def create_app(model_dir: Path | str | None = None) -> FastAPI:
-    """The ASGI app for one model directory (env MLGATE_MODEL_DIR by default)."""
+def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) -> FastAPI:
+    """The ASGI app for one model directory (env MLGATE_MODEL_DIR by default).
+
+    `prediction_log` (mlgate.monitor.log.PredictionLog, opened by `mlgate serve`) gets a sample of the
+    scored records off the request path; its written/dropped counters join /metrics."""
     model_dir = Path(model_dir or os.environ.get("MLGATE_MODEL_DIR", "outputs/model"))
     state: dict[str, Any] = {"model": None, "error": "starting"}
     metrics = Metrics()
+    if prediction_log is not None:
+        prediction_log.register_metrics(metrics.registry)
     schema = _schema_for_docs(model_dir) or FeatureSchema(features=[])
     record, lax_record = record_model(schema), record_model(schema, strict=False, name="LaxRecord")
     predict_request = predict_request_model(record, MAX_BATCH)
@@ -139,6 +145,8 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         yield
         if "batcher" in state:
             await state["batcher"].stop()
+        if prediction_log is not None:
+            prediction_log.close()
 
     app = FastAPI(
         title="mlgate model server",
@@ -191,7 +199,11 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
-        values = await score([r.model_dump() for r in body.records])
+        rows = [r.model_dump() for r in body.records]
+        values = await score(rows)
+        if prediction_log is not None:  # non-blocking, never raises: a full queue or a storage fault only counts
+            decisions = [v >= loaded.threshold for v in values]
+            prediction_log.record(rows, values, decisions, loaded.info["model_version"], uuid.uuid4().hex)
         return {
             "predictions": [{"score": v, "positive": v >= loaded.threshold} for v in values],
             "threshold": loaded.threshold,

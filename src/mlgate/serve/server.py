@@ -9,6 +9,7 @@ and closes the connection when one passes. The app's own time (the batch queue) 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -75,9 +76,21 @@ class DeadlineH11Protocol(H11Protocol):
             self.transport.close()  # the app, if it was reading the body, sees a disconnect
 
 
+def _prediction_log():
+    """The prediction log of params.yaml `monitor:` (MLGATE_MONITOR_LOG_URI overrides); None where the monitoring
+    dependencies are not installed, said once in the log (the server never fails for its log)."""
+    try:
+        from mlgate.monitor.log import open_log
+
+        return open_log(os.environ.get("MLGATE_PARAMS", "params.yaml"))
+    except ImportError as exc:
+        logging.getLogger(__name__).warning("prediction log off: %s", exc)
+        return None
+
+
 def run(model_dir: Path, host: str, port: int) -> None:
     config = uvicorn.Config(
-        create_app(model_dir),
+        create_app(model_dir, _prediction_log()),
         host=host,
         port=port,
         http=DeadlineH11Protocol,
