@@ -294,7 +294,7 @@ def deploy(
     target: TargetOpt = "auto",
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Deploy one gated image digest to one environment as a transaction: verify, run, smoke-test, move the
+    """Deploy one gated image digest to one environment, all or nothing: verify, run, smoke-test, move the
     REPO:ENV tag, mirror the MLflow alias, record; any failure puts back exactly what ran before."""
     from mlgate.deploy.service import deploy as do_deploy
 
@@ -553,11 +553,15 @@ def monitor_feedback(
 
 @monitor_app.command("verdict")
 def monitor_verdict(reports: ReportsOpt = Path("reports")) -> None:
-    """Print finding=true|false|missing (the last monitor run had a blocking finding) for $GITHUB_OUTPUT."""
+    """finding=true|false|missing (the last monitor run had a blocking finding), printed and written to
+    $GITHUB_OUTPUT."""
     from mlgate.gates.result import load_report
+    from mlgate.github import write_output
 
     verdict = load_report(reports / "monitor.json")
-    typer.echo(f"finding={'missing' if verdict is None else str(not verdict['passed']).lower()}")
+    finding = "missing" if verdict is None else str(not verdict["passed"]).lower()
+    typer.echo(f"finding={finding}")
+    write_output(finding=finding)
 
 
 @monitor_app.command("issue")

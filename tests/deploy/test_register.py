@@ -15,7 +15,7 @@ from mlgate.data.generate import write_csv
 from mlgate.errors import MlgateError
 from mlgate.fingerprint import model_sha256
 from mlgate.pipeline import prepare, train
-from tests.conftest import ROOT, edit_params, run_cli
+from tests.conftest import FIXTURE_PARAMS, edit_params, run_cli
 from tests.deploy.conftest import bind_verdicts, track_data
 
 
@@ -23,7 +23,7 @@ from tests.deploy.conftest import bind_verdicts, track_data
 def template(tmp_path_factory, sample):
     """One small trained project (model trained twice: outputs/model and a retrained outputs/model-2)."""
     root = tmp_path_factory.mktemp("register")
-    shutil.copy(ROOT / "params.yaml", root / "params.yaml")
+    shutil.copy(FIXTURE_PARAMS, root / "params.yaml")
     write_csv(sample, root / "data/transactions.csv")
     track_data(root)
     with pytest.MonkeyPatch.context() as mp:

@@ -13,7 +13,7 @@ from mlgate.errors import MlgateError
 from mlgate.fingerprint import model_sha256
 from mlgate.github import GitHub, pr_for_head
 from mlgate.release import MODEL_ASSET, notes, production_model
-from tests.conftest import ROOT, run_cli
+from tests.conftest import FIXTURE_PARAMS, ROOT, run_cli
 from tests.github_standin import add_pull, start
 
 HEAD = "a" * 40
@@ -104,7 +104,7 @@ def test_release_tags_must_be_semver(hub):
 
     for tag in ("v1", "1.0.0", "v1.0", "v1.0.0-rc1"):
         with pytest.raises(MlgateError, match=r"expected vMAJOR.MINOR.PATCH"):
-            publish(load_params(ROOT / "params.yaml"), tag, "r@sha256:" + "1" * 64, hub[0])
+            publish(load_params(FIXTURE_PARAMS), tag, "r@sha256:" + "1" * 64, hub[0])
 
 
 def test_release_notes_carry_a_machine_line():

@@ -126,9 +126,9 @@ def test_unknown_monitor_check_is_named(tmp_path: Path):
 
 
 def test_cli_errors_are_one_line(tmp_path: Path):
-    from tests.conftest import ROOT
+    from tests.conftest import FIXTURE_PARAMS
 
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(FIXTURE_PARAMS.read_text())
     done = run_cli("monitor", "run", "--window", "soon", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         "error: --window must be a positive number of m, h or d (e.g. 30m, 24h, 7d), got 'soon'"

@@ -356,14 +356,16 @@ def test_each_job_installs_only_its_roles():
         "pr.yml": "",
         "pr-comment.yml": "",
         "release.yml": "",
+        "monitor.yml": {"pipeline", ""},  # the monitor job rebuilds the model; the issue job only posts
     }
+    wanted = {name: extras if isinstance(extras, set) else {extras} for name, extras in wanted.items()}
     seen = {}
     for path in WORKFLOWS:
         for step in _steps(_load(path)):
             if step.get("uses") == "./.github/actions/setup":
                 assert "extras" in step.get("with", {}), f"{path.name}: say which roles"
                 seen.setdefault(path.name, set()).add(step["with"]["extras"])
-    assert seen == {name: {extras} for name, extras in wanted.items()}
+    assert seen == wanted
     for path in WORKFLOWS:  # a later `make X` must not reinstall make's default roles
         for name, job in _load(path)["jobs"].items():
             steps = job.get("steps", [])

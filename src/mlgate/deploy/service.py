@@ -1,4 +1,4 @@
-"""deploy, promote and rollback: one verified digest, as a transaction.
+"""deploy, promote and rollback: one verified digest, all or nothing.
 
 pull and verify the binding -> lock the environment -> remember exactly what runs (target, registry tag,
 MLflow alias) and open a history record (each of these fails before anything changes) -> run -> smoke ->
@@ -77,13 +77,13 @@ def deploy(
     target = make_target(target_name, image.split("@", 1)[0])
     try:
         with env_lock(env.name):
-            return _transaction(params, env, bound, target, rolled_back_from)
+            return _all_or_nothing(params, env, bound, target, rolled_back_from)
     finally:
         if close := getattr(target, "close", None):
             close()
 
 
-def _transaction(params: Params, env: Environment, bound: Bound, target, rolled_back_from: str) -> Deployed:
+def _all_or_nothing(params: Params, env: Environment, bound: Bound, target, rolled_back_from: str) -> Deployed:
     image, mirror = bound.image, tracking.server_configured()
     records = history.store()
     # Remember exactly what runs; each lookup fails here, before anything has changed.
