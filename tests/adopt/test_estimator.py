@@ -130,18 +130,20 @@ def test_a_user_defined_type_is_refused_by_the_allow_list(frame, user_module):
 
 
 def test_the_server_ignores_types_the_model_directory_claims_to_trust(frame, tmp_path):
+    """The MLmodel file claims only sklearn types while the skops file holds os.system: refused."""
+    import os
+
     import mlflow.sklearn
-    import yaml
+    import skops.io as sio
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
     model = build_pipeline(TrainConfig(estimator="logistic_regression"), SPEC).fit(*frame)
     mlflow.sklearn.save_model(
         model, tmp_path / "m", serialization_format="skops", skops_trusted_types=trusted_types(model)
     )
-    mlmodel = tmp_path / "m" / "MLmodel"
-    meta = yaml.safe_load(mlmodel.read_text())
-    meta["flavors"]["sklearn"]["skops_trusted_types"].append("os.system")
-    mlmodel.write_text(yaml.safe_dump(meta))
-    with pytest.raises(MlgateError, match="outside the allow-list"):
+    sio.dump(make_pipeline(FunctionTransformer(func=os.system)), tmp_path / "m" / "model.skops")
+    with pytest.raises(MlgateError, match="allow-list"):
         load_model(tmp_path / "m")
 
 

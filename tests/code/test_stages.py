@@ -105,5 +105,5 @@ def test_corrupt_model_dir_is_a_clear_error(trained_dir, tmp_path):
         load_model(tmp_path)
     model_dir = shutil.copytree(trained_dir / "outputs/model", tmp_path / "model")
     (model_dir / "model.skops").write_bytes(b"not a zip")
-    with pytest.raises(MlgateError, match="model cannot be loaded"):
+    with pytest.raises(MlgateError, match="not a readable skops file"):
         load_model(model_dir)

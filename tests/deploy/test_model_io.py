@@ -101,6 +101,7 @@ def test_the_pipelines_models_load(tmp_path, sample, params, estimator):
 def test_production_model_goes_through_the_same_loader(params, monkeypatch):
     """A hostile model holding @production is refused by the model gate's lookup, not unpickled."""
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+    mlflow.set_experiment("hostile-model")  # not an experiment id cached from another store
     model = FunctionTransformer(func=os.system)
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(

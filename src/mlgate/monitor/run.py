@@ -18,7 +18,6 @@ import pandas as pd
 from mlgate.config import CheckConfig, Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.errors import MlgateError
-from mlgate.gates.checks import unknown_checks
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
 from mlgate.monitor import feedback, storage
@@ -90,7 +89,9 @@ def run_monitor(
     now: pd.Timestamp | None = None,
 ) -> tuple[GateReport, list]:
     config = params.monitor
-    unknown_checks(config.checks, KNOWN, "monitor.checks")
+    unknown = sorted(set(config.checks) - KNOWN)
+    if unknown:
+        raise MlgateError(f"params.yaml: monitor.checks: unknown check(s) {unknown}; expected some of {sorted(KNOWN)}")
     live, info = read_window(params, parse_window(window or config.window), now)
     report = GateReport("monitor", info=info)
     if len(live) and VERSION in live.columns:

@@ -78,13 +78,14 @@ class DeadlineH11Protocol(H11Protocol):
 
 def _prediction_log():
     """The prediction log of params.yaml `monitor:` (MLGATE_MONITOR_LOG_URI overrides); None where the monitoring
-    dependencies are not installed, said once in the log (the server never fails for its log)."""
+    dependencies are missing or the storage cannot be opened, said once in the log (the server never fails
+    for its log)."""
     try:
         from mlgate.monitor.log import open_log
 
         return open_log(os.environ.get("MLGATE_PARAMS", "params.yaml"))
-    except ImportError as exc:
-        logging.getLogger(__name__).warning("prediction log off: %s", exc)
+    except Exception as exc:  # missing dependencies in the image, an unwritable folder, a bad URI
+        logging.getLogger(__name__).warning("prediction log off: %s: %s", exc.__class__.__name__, exc)
         return None
 
 
