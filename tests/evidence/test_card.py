@@ -7,10 +7,10 @@ import json
 import shutil
 
 import pytest
-from mlgate.fingerprint import model_sha256
 
 from mlgate.config import load_params
 from mlgate.evidence.card import collect, render_markdown
+from mlgate.fingerprint import model_sha256
 from tests.conftest import edit_params, run_cli
 
 
