@@ -52,15 +52,19 @@ summary: install ## Print the metrics and where the outputs are
 
 run: repro summary ## Set up, get data, run the gated pipeline, print the summary
 
-# The suite runs in parallel (pytest-xdist, one worker per core; tests on the one Docker engine share a worker,
-# see tests/conftest.py). Its processes share bytecode even where the environment disables writing it
-# (PYTHONDONTWRITEBYTECODE): the suite starts hundreds of Python processes that import the same libraries.
-# tests/project reads the project's own data, so `data` comes first.
+# The suite runs in two parts: everything that does not need the Docker engine in parallel (pytest-xdist,
+# one worker per core), then the container and workflow tests in one process, in order: they share one
+# engine, fixed container names and ports, and the act scenario's runs follow each other. Its processes
+# share bytecode even where the environment disables writing it (PYTHONDONTWRITEBYTECODE): the suite
+# starts hundreds of Python processes that import the same libraries. tests/project reads the project's
+# own data, so `data` comes first.
 PYTEST_WORKERS ?= auto
 PYTEST := PYTHONDONTWRITEBYTECODE= pytest -n $(PYTEST_WORKERS) --dist loadgroup
+ENGINE_TESTS := container or workflows
 
 test: data ## Run the whole test suite (the project's data first: tests/project reads it)
-	$(PYTEST)
+	$(PYTEST) -m "not ($(ENGINE_TESTS))"
+	PYTHONDONTWRITEBYTECODE= pytest -m "$(ENGINE_TESTS)"
 
 lint: install ## ruff check and format check
 	ruff check src tests benchmarks
