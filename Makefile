@@ -89,8 +89,8 @@ bench-setup: install ## Fresh clone to a finished make run: uv (ours) next to pi
 bench-serve: install ## Same model behind mlflow models serve and mlgate serve, same wrk load (after make run)
 	python benchmarks/bench_serve.py
 
-test-unit: data ## Unit, data, model, project and in-process serving tests with coverage (no Docker, no act)
-	$(PYTEST) -m "not container and not e2e and not workflows" --cov=mlgate --cov-report=xml --cov-report=term
+test-unit: data ## Unit, data, model, project and in-process serving tests with coverage (no Docker, act, browser)
+	$(PYTEST) -m "not container and not e2e and not workflows and not browser" --cov=mlgate --cov-report=xml --cov-report=term
 
 bench-pr: install ## The PR workflow under act (fresh clone, warm uv cache): wall time per job, push to report, total
 	python benchmarks/bench_pr.py

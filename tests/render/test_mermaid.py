@@ -12,6 +12,8 @@ from mlgate.report.render import render as render_report
 from tests.code.test_report import CASES, _case
 from tests.render.browser import mermaid_blocks, render
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, tuple[str, list[dict]]]:
