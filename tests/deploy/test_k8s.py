@@ -51,6 +51,8 @@ def test_policies(rendered):
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == IMAGE  # pinned by digest, never a tag
+    scrape = docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert scrape == {"prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"}
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
