@@ -13,16 +13,17 @@ import yaml
 from mlgate.adopt.infer import choose_positive, column_rule, defaults, infer_schema
 from mlgate.config import SchemaConfig
 from mlgate.gates.schema import check_schema
-from tests.conftest import ROOT, run_cli
+from tests.conftest import FIXTURE_PARAMS, ROOT, run_cli
 
 
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
-    """The template's params.yaml, dvc.yaml and sample file: enough for init to refuse before it writes."""
+    """The template's own params (the demo sample's, whatever ROOT's project is), dvc.yaml and a sample file:
+    enough for init to refuse before it writes."""
     project = tmp_path / "project"
     (project / "data").mkdir(parents=True)
-    for name in ("params.yaml", "dvc.yaml"):
-        shutil.copy(ROOT / name, project / name)
+    shutil.copy(FIXTURE_PARAMS, project / "params.yaml")
+    shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
     (project / "data" / "transactions.csv").write_text("a,b\n1,2\n")
     return project
 
