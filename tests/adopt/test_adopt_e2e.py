@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_repo, run_cli, use_fixture_project
+from tests.conftest import copy_repo, run_cli
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -106,7 +106,7 @@ def adopted(request, tmp_path_factory) -> Adopted:
     """The template repo, a clone of it, `mlgate init` + commit in the clone, then `dvc repro` (the `make run`)."""
     dataset = DATASETS[request.param]
     root = tmp_path_factory.mktemp(dataset.name)
-    template = use_fixture_project(copy_repo(root / "template"))  # the template as shipped, whatever ROOT adopted
+    template = copy_repo(root / "template")
     project = root / "myproject"
     subprocess.run(["git", "clone", "-q", str(template), str(project)], check=True)
     frame = dataset.load()
