@@ -150,14 +150,3 @@ def version_tags(params: Params, version: str) -> dict[str, str] | None:
         return dict(client.get_model_version(params.mlflow.model_name, version).tags)
     except mlflow.exceptions.MlflowException:
         return None
-
-
-def model_from_dir(params: Params, model_dir: Path, label: str) -> tuple[str, Any] | None:
-    """(label, model) from a directory (e.g. `mlgate release production-model`'s output), through mlgate's
-    loader; None when the directory is absent or empty (no release yet: a first run)."""
-    from mlgate.model_io import load_model
-
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir() or not any(model_dir.iterdir()):
-        return None
-    return label, load_model(model_dir, params.train.trusted_types)
