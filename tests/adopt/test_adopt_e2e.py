@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_repo, run_cli
+from tests.conftest import copy_repo, run_cli, use_fixture_project
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -101,12 +101,28 @@ class Adopted:
     run: subprocess.CompletedProcess
 
 
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> Path:
+    """The template as shipped, whatever this checkout adopted: the fixture project (the demo sample), its
+    pipeline run once and its results (dvc.lock, metrics, plots) committed, as the template's main has them."""
+    template = use_fixture_project(copy_repo(tmp_path_factory.mktemp("shipped")))
+    pulled = run_cli("data", "pull", cwd=template)
+    assert pulled.returncode == 0, pulled.stderr
+    run = repro(template)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    git("add", "-A", cwd=template)
+    git("commit", "-qm", "The sample's results", cwd=template)
+    return template
+
+
 @pytest.fixture(scope="module", params=list(DATASETS))
-def adopted(request, tmp_path_factory) -> Adopted:
-    """The template repo, a clone of it, `mlgate init` + commit in the clone, then `dvc repro` (the `make run`)."""
+def adopted(request, tmp_path_factory, shipped: Path) -> Adopted:
+    """The template as shipped, a clone of it, `mlgate init` + commit in the clone, then `dvc repro` (the
+    `make run`)."""
     dataset = DATASETS[request.param]
     root = tmp_path_factory.mktemp(dataset.name)
-    template = copy_repo(root / "template")
+    template = root / "template"  # its own copy: the merge test commits a template update to it
+    subprocess.run(["git", "clone", "-q", str(shipped), str(template)], check=True)
     project = root / "myproject"
     subprocess.run(["git", "clone", "-q", str(template), str(project)], check=True)
     frame = dataset.load()
@@ -187,6 +203,20 @@ def test_report_says_first_run_with_no_cross_dataset_delta(adopted: Adopted):
     assert "first run" in report.stdout
     rows = [line for line in report.stdout.splitlines() if line.startswith("| pr_auc ")]
     assert rows and rows[0].split("|")[2].strip() == "–", rows  # no base value, so no delta
+
+
+def test_the_projects_own_tests_pass_on_it(adopted: Adopted):
+    """tests/project (data contract, model behaviour, serving a real record) reads the adopted params.yaml and
+    data: run inside the adopted project, with its own code, as its `make test` does."""
+    result = subprocess.run(
+        [str(BIN / "python"), "-m", "pytest", "tests/project", "-q", "-p", "no:cacheprovider"],
+        cwd=adopted.project,
+        env=env_for(adopted.project, PYTHONPATH=str(adopted.project / "src")),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-500:]
 
 
 def test_a_later_template_update_merges_cleanly(adopted: Adopted):
