@@ -415,3 +415,40 @@ def test_every_workflow_is_exercised_by_an_act_scenario():
     # monitor.yml is checked statically (tests/monitor/test_workflow.py) and its commands end to end
     # (tests/monitor/test_end_to_end.py); an act scenario for it is still to come (issue 15).
     assert {p.name for p in WORKFLOWS} - {"monitor.yml"} <= run | called
+
+
+def _needs(job: dict) -> list[str]:
+    needs = job.get("needs") or []
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+RUNS_PAST_SKIPS = re.compile(r"!\s*cancelled\(\)|always\(\)")
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_job_is_skipped_by_a_skipped_ancestor_it_does_not_need(path):
+    """GitHub's default `if: success()` is false when ANY ancestor, not just the listed `needs`, was skipped
+    (actions/runner#2205): `production: needs: staging` never started when the release found main's image and
+    skipped the build chain, although staging (`if: !cancelled() && ...`) ran and passed. A job that needs
+    such a job must itself run past skips and say which results it waits for."""
+    jobs = _load(path).get("jobs") or {}
+
+    def ancestors(name: str) -> set[str]:
+        found: set[str] = set()
+        for parent in _needs(jobs[name]):
+            found |= {parent} | ancestors(parent)
+        return found
+
+    offenders = []
+    for name, job in jobs.items():
+        condition = str(job.get("if", ""))
+        for parent in _needs(job):
+            runs_past_skips = RUNS_PAST_SKIPS.search(str(jobs[parent].get("if", "")))
+            skippable_above = [a for a in ancestors(parent) if "if" in jobs[a]]
+            if (
+                runs_past_skips
+                and skippable_above
+                and not (RUNS_PAST_SKIPS.search(condition) and f"needs.{parent}.result" in condition)
+            ):
+                offenders.append(f"{name} needs {parent} (which runs past skipped {skippable_above}): if: {condition}")
+    assert not offenders, "\n".join(offenders)
