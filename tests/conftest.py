@@ -57,8 +57,8 @@ def once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[P
     """A directory built once per test session and shared by every xdist worker (a file lock and a done
     marker); without xdist, the session's own temp dir. Readers must not change it."""
     base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the session's root, shared by the workers' own temp dirs
+    if os.environ.get("PYTEST_XDIST_WORKER") and base.name.startswith("popen-gw"):
+        base = base.parent  # the session's root, shared by the workers' own temp dirs (not a leaked variable's)
     root = base / name
     with (base / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -164,6 +164,25 @@ def use_fixture_project(repo: Path) -> Path:
     subprocess.run([*GIT, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*GIT, "commit", "-qm", "the fixture project"], cwd=repo, check=True)
     return repo
+
+
+def _run_sample_project(root: Path) -> None:
+    use_fixture_project(copy_repo(root))
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the embedded default: mlflow.db in the project
+    for step in (["mlgate", "data", "pull"], ["dvc", "repro"]):
+        result = subprocess.run([str(BIN / step[0]), *step[1:]], cwd=root, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, f"{' '.join(step)}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+    subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "the sample's results"], cwd=root, check=True)
+
+
+@pytest.fixture(scope="session")
+def sample_project(tmp_path_factory) -> Path:
+    """The template as shipped: the fixture project after `make data` and `dvc repro`, its results (dvc.lock,
+    metrics, plots) committed. Built once per session and shared by the workers: copy or clone it, never
+    change it."""
+    return once(tmp_path_factory, "sample-project", _run_sample_project)
 
 
 def _engine_available() -> bool:

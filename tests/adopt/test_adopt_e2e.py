@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_repo, run_cli, use_fixture_project
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -101,28 +101,14 @@ class Adopted:
     run: subprocess.CompletedProcess
 
 
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory) -> Path:
-    """The template as shipped, whatever this checkout adopted: the fixture project (the demo sample), its
-    pipeline run once and its results (dvc.lock, metrics, plots) committed, as the template's main has them."""
-    template = use_fixture_project(copy_repo(tmp_path_factory.mktemp("shipped")))
-    pulled = run_cli("data", "pull", cwd=template)
-    assert pulled.returncode == 0, pulled.stderr
-    run = repro(template)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    git("add", "-A", cwd=template)
-    git("commit", "-qm", "The sample's results", cwd=template)
-    return template
-
-
 @pytest.fixture(scope="module", params=list(DATASETS))
-def adopted(request, tmp_path_factory, shipped: Path) -> Adopted:
+def adopted(request, tmp_path_factory, sample_project: Path) -> Adopted:
     """The template as shipped, a clone of it, `mlgate init` + commit in the clone, then `dvc repro` (the
     `make run`)."""
     dataset = DATASETS[request.param]
     root = tmp_path_factory.mktemp(dataset.name)
     template = root / "template"  # its own copy: the merge test commits a template update to it
-    subprocess.run(["git", "clone", "-q", str(shipped), str(template)], check=True)
+    subprocess.run(["git", "clone", "-q", str(sample_project), str(template)], check=True)  # as shipped
     project = root / "myproject"
     subprocess.run(["git", "clone", "-q", str(template), str(project)], check=True)
     frame = dataset.load()
@@ -211,7 +197,11 @@ def test_the_projects_own_tests_pass_on_it(adopted: Adopted):
     result = subprocess.run(
         [str(BIN / "python"), "-m", "pytest", "tests/project", "-q", "-p", "no:cacheprovider"],
         cwd=adopted.project,
-        env=env_for(adopted.project, PYTHONPATH=str(adopted.project / "src")),
+        env={
+            k: v
+            for k, v in env_for(adopted.project, PYTHONPATH=str(adopted.project / "src")).items()
+            if not k.startswith(("PYTEST_", "COV_CORE"))  # its own session, not a worker of this one
+        },
         capture_output=True,
         text=True,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -29,15 +30,10 @@ def _fixture_copy(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """A copy of the repo as the fixture project, where data was fetched and the pipeline reproduced once."""
-    dest = _fixture_copy(tmp_path_factory.mktemp("repo"))
-    pulled = run_cli("data", "pull", cwd=dest)
-    assert pulled.returncode == 0, pulled.stderr
-    assert "regenerated the sample; it matches data.dvc" in pulled.stdout
-    result = _dvc("repro", cwd=dest)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return dest
+def repo(sample_project: Path, tmp_path_factory) -> Path:
+    """A copy of the fixture project where data was fetched and the pipeline reproduced once (all of it:
+    data, DVC cache, outputs, mlflow.db)."""
+    return Path(shutil.copytree(sample_project, tmp_path_factory.mktemp("repo") / "repo", symlinks=True))
 
 
 def test_outputs_exist_and_status_clean(repo: Path):
@@ -71,6 +67,13 @@ def test_metrics_diff_and_plots_work(repo: Path):
     assert diff.returncode == 0, diff.stderr
     plots = _dvc("plots", "show", "--json", cwd=repo)
     assert plots.returncode == 0 and "Precision-Recall" in plots.stdout
+
+
+def test_pull_regenerates_the_sample_that_data_dvc_tracks(tmp_path: Path):
+    clone = _fixture_copy(tmp_path)
+    pulled = run_cli("data", "pull", cwd=clone)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "regenerated the sample; it matches data.dvc" in pulled.stdout
 
 
 def test_pull_refuses_a_sample_that_does_not_match(tmp_path: Path):

