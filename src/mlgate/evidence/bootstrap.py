@@ -34,7 +34,7 @@ class Interval:
         """Worse only when the whole interval is below -margin; better only beyond the margin's noise band."""
         if self.high < -margin:
             return "worse"
-        if self.low < -margin:
+        if self.low <= -margin:
             return "inconclusive: n too small"
         if self.low > 0 and self.high > margin:
             return "better"
@@ -130,7 +130,8 @@ def paired_bootstrap(
         d = sign * np.concatenate(diffs[m])
         low, high = np.quantile(d, [alpha, 1 - alpha])
         delta = sign * float(point_a[m][0] - point_b[m][0])
-        result[m] = Interval(m, round(delta, 6), round(float(low), 6), round(float(high), 6), confidence, resamples)
+        low, high, delta = (round(float(v), 6) + 0.0 for v in (low, high, delta))  # + 0.0: no -0.0 in JSON
+        result[m] = Interval(m, delta, low, high, confidence, resamples)
     return result
 
 
