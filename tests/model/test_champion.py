@@ -170,3 +170,15 @@ def test_a_champion_that_cannot_score_fails_closed(params, trained):
     report, _ = run_model_gate(params, production=Champion("prod v1", model=Broken()))
     check = _check(report, "regression_vs_production")
     assert not check.passed and check.blocking and "could not score this run's test rows: ValueError" in check.message
+
+
+def test_test_rows_of_one_class_fail_closed(params, trained):
+    from mlgate.model_io import load_model
+
+    test_file = params.prepare.output_dir / "test.parquet"
+    test = pd.read_parquet(test_file)
+    test[test[params.data.target] == 0].head(200).to_parquet(test_file, index=False)
+    report, _ = run_model_gate(params, base=Champion("same", model=load_model(params.train.model_dir)))
+    check = _check(report, "regression_vs_base")
+    assert not check.passed and check.blocking and "needs both classes" in check.message
+    assert not report.passed

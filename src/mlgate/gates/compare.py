@@ -69,7 +69,8 @@ def compare(
             y, challenger, theirs, threshold, METRICS, config.resamples, config.confidence, config.seed
         )
     except Exception as exc:  # e.g. one class only among the rows
-        return [CheckResult(prefix, False, None, cond, f"could not run: {exc.__class__.__name__}: {exc}")], info
+        info["error"] = f"could not run: {exc.__class__.__name__}: {exc}"
+        return [CheckResult(prefix, False, None, cond, info["error"])], info
     info.update({k: round(v, 6) for k, v in score_metrics(y, theirs, threshold).items()})
     info["rows"], info["confidence"] = len(y), config.confidence
     info["comparison"] = {}
@@ -86,7 +87,7 @@ def compare(
                     f"{prefix}_{name}",
                     not (worse or unsure),
                     interval.delta,
-                    f"{cond.replace('margin', str(margin), 1)}",
+                    cond.replace("margin", str(margin), 1),
                     f"{name} {interval.delta:+.4f} [{interval.low:+.4f}, {interval.high:+.4f}] vs {champion.label}: "
                     f"{verdict} ({sides})",
                     worse or config.inconclusive_blocks,
