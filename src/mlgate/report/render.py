@@ -99,9 +99,8 @@ def metrics_table(inputs: ReportInputs) -> str:
     elif inputs.base_metrics is None:
         why = (inputs.base or {}).get("note") or "no model to compare with"
         notes.append(f"Base {text(inputs.base_label)}: {text(why)}.")
-    else:
-        model = (inputs.base or {}).get("model", "the base revision's model")
-        notes.append(f"Base: {text(model)}, scored on this PR's test set.")
+    elif (inputs.base or {}).get("comparison"):
+        notes.append(f"Base: {text(inputs.base.get('model', inputs.base_label))}, scored on this PR's test set.")
     if inputs.production is None:
         notes.append("No production model to compare with (no release or alias yet, or no registry configured).")
     elif prod.get("not_comparable"):
