@@ -174,10 +174,20 @@ def gate_model(
     if production:  # the latest release's model (CI downloads it), else the registry's @production alias
         released = Path(os.environ.get("MLGATE_PRODUCTION_MODEL") or "-")
         if (released / "MLmodel").is_file():
-            live = model_from_dir(p, released, "production (latest release)")
+            live = model_from_dir(p, released, f"production (latest release, model {_fingerprint(released)})")
         else:
             live = production_model(p)
     _finish_gate(*run_model_gate(p, base=base, production=live, display=html), reports)
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """A saved model's short fingerprint, the one its release notes carry; "?" when it has none."""
+    from mlgate.fingerprint import model_sha256
+
+    try:
+        return model_sha256(model_dir)[:12]
+    except MlgateError:
+        return "?"
 
 
 @app.command()
