@@ -30,7 +30,8 @@ def _commit_base(workdir, **edits) -> None:
     for key, value in edits.items():
         edit_params(workdir / "params.yaml", key.replace("__", "."), value)
     subprocess.run(["git", "init", "-q"], cwd=workdir, check=True)
-    subprocess.run([*GIT, "add", "params.yaml", *([] if not (workdir / "src").is_dir() else ["src"])], cwd=workdir)
+    code = ["src"] if (workdir / "src").is_dir() else []
+    subprocess.run([*GIT, "add", "params.yaml", *code], cwd=workdir, check=True)
     subprocess.run([*GIT, "commit", "-qm", "base"], cwd=workdir, check=True)
     (workdir / "params.yaml").write_text(current)
 
