@@ -144,40 +144,50 @@ def gate_model(
     base_rev: Annotated[
         str,
         typer.Option(
-            help="Git ref whose committed metrics file is the baseline (compared only when its params.yaml has the "
-            "same target, positive label and schema); `previous` = HEAD's first parent.",
+            help="Git ref whose model is the base champion: its params.yaml's train settings (and src/ project code) "
+            "fitted on this run's train split, compared only when it has the same target, positive label and "
+            "schema; `previous` = HEAD's first parent.",
             envvar="MLGATE_BASE_REV",
         ),
     ] = "HEAD",
-    base_metrics: Annotated[
-        Path | None, typer.Option(help="A metrics JSON to compare with instead of --base-rev (taken as comparable).")
+    base_model: Annotated[
+        Path | None,
+        typer.Option(help="A saved model directory to use as the base champion instead of training --base-rev's."),
     ] = None,
     production: Annotated[bool, typer.Option(help="Also compare with the registry's @production model.")] = True,
     reports: ReportsOpt = Path("reports"),
     html: HtmlOpt = False,
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
-    """Model gate: metric floors, trivial baseline, overfit, calibration, drift, non-regression."""
-    import json
-
-    from mlgate.gates.baseline import Baseline, base_at, production_from_dir, production_model
+    """Model gate: metric floors, trivial baseline, overfit, calibration, drift, non-inferiority vs champions."""
+    from mlgate.gates.baseline import base_at, model_from_dir, production_model
     from mlgate.gates.model import run_model_gate
 
     p = load(params_file)
-    if base_metrics is not None:
-        if not base_metrics.is_file():
-            raise MlgateError(f"{base_metrics}: base metrics file not found")
-        base = Baseline(str(base_metrics), metrics=json.loads(base_metrics.read_text()))
+    if base_model is not None:
+        if not (base_model / "MLmodel").is_file():
+            raise MlgateError(f"{base_model}: no saved model there (expected an MLmodel file)")
+        base = model_from_dir(p, base_model, f"base model {base_model}")
     else:
         base = base_at(p, base_rev)
     live = None
     if production:  # the latest release's model (CI downloads it), else the registry's @production alias
         released = Path(os.environ.get("MLGATE_PRODUCTION_MODEL") or "-")
         if (released / "MLmodel").is_file():
-            live = production_from_dir(p, released, "production (latest release)")
+            live = model_from_dir(p, released, f"production (latest release, model {_fingerprint(released)})")
         else:
             live = production_model(p)
     _finish_gate(*run_model_gate(p, base=base, production=live, display=html), reports)
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """A saved model's short fingerprint, the one its release notes carry; "?" when it has none."""
+    from mlgate.fingerprint import model_sha256
+
+    try:
+        return model_sha256(model_dir)[:12]
+    except MlgateError:
+        return "?"
 
 
 @app.command()

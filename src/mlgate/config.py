@@ -179,12 +179,32 @@ class DataGateConfig(_Strict):
         return merge_checks(value, DATA_CHECK_DEFAULTS)
 
 
+class Margin(_Strict):
+    margin: float = Field(ge=0, lt=1)  # how much worse than the champion a metric may be and still pass
+
+
+class NonInferiorityConfig(_Strict):
+    """This run's model against each champion (base branch, production) on the same test rows.
+
+    Per metric, the paired bootstrap interval of the difference decides: its lower bound above -margin passes,
+    its upper bound below -margin fails, anything else is "inconclusive: n too small" (blocking only when
+    `inconclusive_blocks`). A fixed allowed drop cannot do this: two seeds of one model differ by more."""
+
+    metrics: dict[str, Margin] = Field(
+        default_factory=lambda: {"pr_auc": Margin(margin=0.02), "roc_auc": Margin(margin=0.01)}
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    resamples: int = Field(1000, ge=100)
+    seed: int = Field(0, ge=0)  # same rows, same seed: the same intervals, byte for byte
+    inconclusive_blocks: bool = False
+
+
 class ModelGateConfig(_Strict):
     thresholds: dict[str, float] = Field(default_factory=dict)
     baseline_margin: float = Field(0.1, ge=0, lt=1)  # normalised PR-AUC lift (PR-AUC - p) / (1 - p)
     max_overfit_gap: float = Field(0.15, ge=0)
-    regression_tolerance: float = Field(0.02, ge=0)
-    regression_metrics: list[str] = Field(default_factory=lambda: ["pr_auc", "roc_auc"])
+    non_inferiority: NonInferiorityConfig = NonInferiorityConfig()
+    regression_metrics: list[str] = Field(default_factory=lambda: ["pr_auc", "roc_auc"])  # what `monitor run` tracks
     sample_rows: int = Field(10_000, gt=0)  # rows of train and test the deepchecks model checks see
     checks: dict[str, CheckConfig] = Field(default_factory=dict, validate_default=True)
 
@@ -250,7 +270,8 @@ class Params(_Strict):
     def _known_metrics(cls, gates: GatesConfig) -> GatesConfig:
         from mlgate.pipeline.metrics import METRIC_NAMES
 
-        named = set(gates.model.thresholds) | set(gates.model.regression_metrics)
+        model = gates.model
+        named = set(model.thresholds) | set(model.regression_metrics) | set(model.non_inferiority.metrics)
         unknown = sorted(named - set(METRIC_NAMES))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; expected some of {list(METRIC_NAMES)}")

@@ -22,6 +22,10 @@ def test_fixture_params_load():
         ("sample.rows", -5, "sample.rows"),
         ("evaluate.threshold", 1.5, "evaluate.threshold"),
         ("gates.model.thresholds", {"accuracy": 0.9}, "accuracy"),
+        ("gates.model.non_inferiority", {"metrics": {"accuracy": {"margin": 0.1}}}, "accuracy"),
+        ("gates.model.non_inferiority", {"metrics": {"pr_auc": {"margin": -0.1}}}, "margin"),
+        ("gates.model.non_inferiority", {"confidence": 1.5}, "confidence"),
+        ("gates.model.regression_tolerance", 0.02, "regression_tolerance"),
     ],
 )
 def test_bad_value_names_the_key(workdir: Path, key, value, expected):
@@ -46,3 +50,12 @@ def test_missing_and_malformed_file(tmp_path: Path):
     bad.write_text("train: [unclosed\n")
     with pytest.raises(MlgateError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_non_inferiority_defaults_live_in_code_and_params_override_them(workdir: Path):
+    defaults = load_params(workdir / "params.yaml").gates.model.non_inferiority
+    assert {name: m.margin for name, m in defaults.metrics.items()} == {"pr_auc": 0.02, "roc_auc": 0.01}
+    assert (defaults.confidence, defaults.resamples, defaults.inconclusive_blocks) == (0.95, 1000, False)
+    edit_params(workdir / "params.yaml", "gates.model.non_inferiority", {"metrics": {"recall": {"margin": 0.05}}})
+    override = load_params(workdir / "params.yaml").gates.model.non_inferiority
+    assert list(override.metrics) == ["recall"] and override.confidence == 0.95

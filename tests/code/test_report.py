@@ -34,8 +34,15 @@ def _load(name: str):
 def _case(name: str) -> tuple[ReportInputs, dict]:
     """Inputs of each scenario and the metrics files they were built from."""
     base, curve = _load("metrics_base.json"), _load("pr.json")
+    passed, failed = _load("model_gate_pass.json"), _load("model_gate_fail.json")
+    same = {
+        **passed["info"]["base"],
+        "comparison": {m: {"delta": 0.0, "low": 0.0, "high": 0.0} for m in ("pr_auc", "roc_auc")},
+    }
+    same["comparison"]["pr_auc"] |= {"margin": 0.02, "verdict": "no detectable change"}
     common = dict(
         base_label="main",
+        base=passed["info"]["base"],
         pr_curve=curve,
         base_pr_curve=curve,
         data=DataChange(MD5_A, MD5_A, 50_000),
@@ -53,8 +60,9 @@ def _case(name: str) -> tuple[ReportInputs, dict]:
         "regression": dict(
             metrics=_load("metrics_worse.json"),
             base_metrics=base,
-            model_gate=_load("model_gate_fail.json"),
-            production=_load("model_gate_fail.json")["info"]["production"],
+            model_gate=failed,
+            base=failed["info"]["base"],
+            production=failed["info"]["production"],
             params_changed={"train.hyperparams.max_depth": (3, 1)},
         ),
         "failed_data_gate": dict(
@@ -62,10 +70,17 @@ def _case(name: str) -> tuple[ReportInputs, dict]:
             base_metrics=base,
             data_gate=_load("data_gate_fail.json"),
             model_gate=None,
+            base=None,
             data=DataChange(MD5_A, MD5_B, 20_000),
         ),
-        "first_pr": dict(metrics=base, base_metrics=None, base_pr_curve=[], data=DataChange(None, MD5_A, 50_000)),
-        "no_registry": dict(metrics=base, base_metrics=base, production=None),
+        "first_pr": dict(
+            metrics=base,
+            base_metrics=None,
+            base={"label": "main", "note": "no params.yaml at main: first run, nothing to compare"},
+            base_pr_curve=[],
+            data=DataChange(None, MD5_A, 50_000),
+        ),
+        "no_registry": dict(metrics=base, base_metrics=base, base=same, production=None),
         "changed_data": dict(
             metrics=_load("metrics_better.json"), base_metrics=base, data=DataChange(MD5_B, MD5_A, 60_000)
         ),
@@ -224,10 +239,12 @@ def _hostile_inputs(name: str, case: str, s: dict[str, str]) -> ReportInputs:
         if gate and gate["checks"]:
             gate["checks"][0]["name"] = s["check"]
     inputs.base_label = s["label"]
+    if inputs.base:
+        inputs.base = {**inputs.base, "label": s["label"], "model": s["model"]}
     inputs.params_changed = {s["param"]: (s["old"], s["new"])}
     inputs.data = DataChange(s["label"], s["md5"], 123)
     if inputs.production:
-        inputs.production = {**inputs.production, "model": s["model"]}
+        inputs.production = {**inputs.production, "model": s["model"], "label": s["model"]}
     return inputs
 
 
@@ -246,7 +263,7 @@ def _assert_inert(markdown: str, inputs: ReportInputs) -> None:
     page = cmarkgfm.github_flavored_markdown_to_html(markdown, options=cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE)
     # The headings are exactly ours, in order.
     headings = [_visible(h) for h in re.findall(r"<h\d>(.*?)</h\d>", page, flags=re.S)]
-    expected = ["mlgate report", "Metrics", "Changes"]
+    expected = ["mlgate report", "Metrics", "Champion vs challenger", "Changes"]
     expected += [
         f"{'✅' if g and g['passed'] else '❌' if g else '⚠️'} {t}"
         for g, t in ((inputs.data_gate, "Data gate"), (inputs.model_gate, "Model gate"))
@@ -344,3 +361,46 @@ def test_a_report_too_long_for_a_comment_is_cut_with_a_link_to_the_full_one():
     page = cmarkgfm.github_flavored_markdown_to_html(markdown, options=cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE)
     assert page.count("<details>") == page.count("</details>")
     assert page.rstrip().endswith("</p>")  # the links close the comment, outside any fold
+
+
+def _comparison_rows(markdown: str) -> list[list[str]]:
+    section = markdown.split("### Champion vs challenger")[1].split("###")[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    return [[c.strip() for c in row] for row in rows[1:]]
+
+
+@pytest.mark.parametrize("name", ["improvement", "regression"])
+def test_each_compared_metric_shows_its_interval_and_verdict_from_the_gate(name):
+    inputs = _case(name)[0]
+    rows = _comparison_rows(render(inputs))
+    expected = [
+        (side, metric, c)
+        for side, info in (("base", inputs.base), ("production", inputs.production))
+        for metric, c in ((info or {}).get("comparison") or {}).items()
+        if "verdict" in c
+    ]
+    assert len(rows) == len(expected) > 0
+    for (metric, vs, delta, interval, margin, verdict_), (side, name_, c) in zip(rows, expected, strict=True):
+        assert metric == name_ and vs.startswith(side)
+        assert float(delta) == pytest.approx(c["delta"], abs=5e-5)
+        low, high = (float(v) for v in interval.strip("[]").split(","))
+        assert (low, high) == (pytest.approx(c["low"], abs=5e-5), pytest.approx(c["high"], abs=5e-5))
+        assert float(margin) == c["margin"] and verdict_ == c["verdict"]
+
+
+def test_collect_takes_the_base_from_the_model_gate_and_shows_a_short_sha(workdir, params):
+    from mlgate.report.inputs import collect
+
+    gate = _load("model_gate_fail.json")
+    sha = gate["info"]["base"]["commit"]
+    gate["info"]["base"]["label"] = sha  # a base given as a full sha
+    (workdir / "reports").mkdir()
+    (workdir / "reports/model_gate.json").write_text(json.dumps(gate))
+    params.evaluate.metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    params.evaluate.metrics_file.write_text(json.dumps(_load("metrics_worse.json")))
+    inputs = collect(params, sha, workdir / "reports")
+    names = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
+    assert inputs.base_metrics == {k: gate["info"]["base"][k] for k in names}
+    assert inputs.base == gate["info"]["base"] and inputs.production == gate["info"]["production"]
+    markdown = render(inputs)
+    assert f"| metric | base ({sha[:7]}) |" in markdown and sha not in markdown

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -132,9 +133,10 @@ def test_report_between_two_commits_that_differ_in_a_hyperparameter(repo: Path):
         ).stdout
     )
     second = json.loads((repo / "metrics/metrics.json").read_text())
+    metrics_section = result.stdout.split("### Metrics")[1].split("###")[0]
     rows = {
         cells[1].strip(): [c.strip() for c in cells[2:]]
-        for cells in (line.split("|") for line in result.stdout.splitlines())
+        for cells in (line.split("|") for line in metrics_section.splitlines())
         if len(cells) > 7 and cells[1].strip() in first
     }
     assert len(rows) == 6
@@ -143,5 +145,13 @@ def test_report_between_two_commits_that_differ_in_a_hyperparameter(repo: Path):
         assert float(new) == pytest.approx(second[metric], abs=5e-5)
         assert float(delta.split()[0]) == pytest.approx(second[metric] - first[metric], abs=1e-4)
     assert "`train.hyperparams.max_iter` | 100 | 140" in result.stdout
+    # The base column is the base revision's model retrained in the gate on the same split: the same numbers
+    # as the metrics that revision committed, and an interval and verdict for each compared metric.
+    comparison = result.stdout.split("### Champion vs challenger")[1].split("###")[0]
+    for metric in ("pr_auc", "roc_auc"):
+        (row,) = [line for line in comparison.splitlines() if line.startswith(f"| {metric} | base HEAD (")]
+        assert re.search(
+            r"\| \[[-+]\d\.\d{4}, [-+]\d\.\d{4}\] \| [\d.]+ \| (better|no detectable change|worse|inconclusive)", row
+        )
     gates = [json.loads((repo / f"reports/{g}_gate.json").read_text())["passed"] for g in ("data", "model")]
     assert ("All gates passed" in result.stdout) == all(gates)

@@ -74,3 +74,13 @@ def test_bad_input_is_a_clear_error():
         paired_bootstrap(np.array([0, 1]), np.array([0.1]), np.array([0.2, 0.3]), 0.5)
     with pytest.raises(ValueError, match="both classes"):
         paired_bootstrap(np.zeros(5), np.ones(5), np.ones(5), 0.5)
+
+
+def test_metrics_equal_sklearn_when_most_scores_are_tied():
+    y, score = _scores(2000, 0.2, 1.0, 5)
+    score = np.round(score, 1)  # a handful of distinct scores: every threshold is a run of ties
+    weights = np.random.default_rng(5).integers(0, 3, (3, len(y))).astype(float)
+    ours = weighted_metrics(y, score, weights, threshold=0.5)
+    for row, w in enumerate(weights):
+        assert ours["pr_auc"][row] == pytest.approx(skm.average_precision_score(y, score, sample_weight=w), abs=1e-9)
+        assert ours["roc_auc"][row] == pytest.approx(skm.roc_auc_score(y, score, sample_weight=w), abs=1e-9)

@@ -34,7 +34,7 @@ class Interval:
         """Worse only when the whole interval is below -margin; better only beyond the margin's noise band."""
         if self.high < -margin:
             return "worse"
-        if self.low < -margin:
+        if self.low <= -margin:
             return "inconclusive: n too small"
         if self.low > 0 and self.high > margin:
             return "better"
@@ -54,26 +54,37 @@ def _weights(rng: np.random.Generator, y: np.ndarray, size: int) -> np.ndarray:
 
 
 class _Ranked:
-    """One model's scores sorted once: each resample only re-weights the rows."""
+    """One model's scores sorted once: each resample only re-weights the rows.
+
+    Average precision and ROC AUC change only at tie runs (thresholds) holding a positive, so both are sums
+    over those runs: one cumulative sum over the negatives' weights, a small one over the positives'."""
 
     def __init__(self, y: np.ndarray, score: np.ndarray) -> None:
         self.order = np.argsort(-score, kind="mergesort")
         s = score[self.order]
-        self.positive = (y[self.order] == 1).astype(np.float32)
-        self.last_of_tie = np.append(s[1:] != s[:-1], True)  # thresholds end each run of equal scores
+        self.negative = (y[self.order] != 1).astype(np.float32)
+        self.positives = np.flatnonzero(y[self.order] == 1)  # their positions in score order
+        new_run = np.append(True, s[1:] != s[:-1])  # equal scores are one threshold
+        starts = np.flatnonzero(new_run)
+        runs = np.unique(np.cumsum(new_run)[self.positives] - 1)  # the runs that hold a positive
+        self.start, self.stop = starts[runs], np.append(starts[1:], len(s))[runs]
+        self.positives_before = np.searchsorted(self.positives, self.start)
+        self.positives_through = np.searchsorted(self.positives, self.stop)
 
     def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Weighted average precision and ROC AUC per row of `weights`, ties treated as sklearn does."""
         w = weights[:, self.order]
-        tp = np.cumsum(w * self.positive, axis=1, dtype=np.float64)[:, self.last_of_tie]
-        fp = np.cumsum(w * (1 - self.positive), axis=1, dtype=np.float64)[:, self.last_of_tie]
-        total_pos, total_neg = tp[:, -1:], fp[:, -1:]
-        recall, fpr = tp / total_pos, fp / total_neg
+        neg = np.zeros((len(w), w.shape[1] + 1))
+        np.cumsum(w * self.negative, axis=1, dtype=np.float64, out=neg[:, 1:])
+        pos = np.zeros((len(w), len(self.positives) + 1))
+        np.cumsum(w[:, self.positives], axis=1, dtype=np.float64, out=pos[:, 1:])
+        tp, gained = pos[:, self.positives_through], pos[:, self.positives_through] - pos[:, self.positives_before]
+        fp, fp_before = neg[:, self.stop], neg[:, self.start]
+        total_pos, total_neg = pos[:, -1], neg[:, -1]
         precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
-        zero = np.zeros_like(recall[:, :1])
-        recall0, fpr0 = np.concatenate([zero, recall], axis=1), np.concatenate([zero, fpr], axis=1)
-        ap = np.sum(np.diff(recall0, axis=1) * precision, axis=1)
-        auc = np.sum(np.diff(fpr0, axis=1) * (recall0[:, 1:] + recall0[:, :-1]) / 2, axis=1)
+        ap = np.sum(gained * precision, axis=1) / total_pos
+        # Each positive outranks the negatives below its run and half of those tied with it (the trapezoid rule).
+        auc = np.sum(gained * (total_neg[:, None] - (fp + fp_before) / 2), axis=1) / (total_pos * total_neg)
         return {"pr_auc": ap, "roc_auc": auc}
 
 
@@ -130,7 +141,8 @@ def paired_bootstrap(
         d = sign * np.concatenate(diffs[m])
         low, high = np.quantile(d, [alpha, 1 - alpha])
         delta = sign * float(point_a[m][0] - point_b[m][0])
-        result[m] = Interval(m, round(delta, 6), round(float(low), 6), round(float(high), 6), confidence, resamples)
+        low, high, delta = (round(float(v), 6) + 0.0 for v in (low, high, delta))  # + 0.0: no -0.0 in JSON
+        result[m] = Interval(m, delta, low, high, confidence, resamples)
     return result
 
 

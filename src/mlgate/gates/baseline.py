@@ -1,6 +1,8 @@
-"""What the model gate compares with, and whether the comparison is honest.
+"""The champions the model gate compares this run's model with, and whether the comparison is honest.
 
-A base branch's metrics or the production model are compared only when they judged the same problem:
+Each champion is a model scored on this run's test rows: the base revision's (trained in the job from its
+params.yaml, see base_model.py) and the production model (the latest release's, or the registry alias's).
+They are compared only when they judge the same problem:
 the same target, the same positive label, the same feature schema. Otherwise the comparison is reported
 as "not comparable: <reason>" and does not block. Nothing to compare with yet (a first run, no production
 alias) passes and says so; a lookup that fails (an unknown revision, a 403 from MLflow) is an error.
@@ -16,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from mlgate.config import Params
+from mlgate.config import Params, TrainConfig
 from mlgate.gates.reference import resolve_rev
-from mlgate.versioning import DVC_FILE, dvc_md5, git_show
+from mlgate.versioning import data_md5, git_show
 
 
 @dataclass(frozen=True)
@@ -63,33 +65,59 @@ def current_problem(params: Params) -> Problem:
 
 
 @dataclass
-class Baseline:
-    """Metrics to compare with, or why there are none (note: passes) or why they cannot be had (error: fails)."""
+class Champion:
+    """A model to score on this run's test rows beside this run's model, or why there is none: `note` (nothing
+    to compare with yet: passes), `error` (the lookup failed: fails closed), `not_comparable` (another
+    problem: reported, does not block). `info` says which model it is and which data it learned from."""
 
     label: str
-    metrics: dict | None = None
+    model: Any = None
     note: str | None = None
     error: str | None = None
     not_comparable: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def base_at(params: Params, rev: str) -> Baseline:
-    """The base revision's committed metrics, if they were measured on the same problem."""
+def _short(rev: str, commit: str) -> str:
+    return commit[:7] if commit.startswith(rev) else f"{rev} ({commit[:7]})"
+
+
+def base_at(params: Params, rev: str) -> Champion:
+    """The base revision's model: its params.yaml's train settings (and its own project code) fitted in this
+    job on this run's train split, so both models meet the same rows and no number comes from older code."""
+    from pydantic import ValidationError
+
+    from mlgate.gates.base_model import fit_base
+
     commit, note, error = resolve_rev(rev)
     if commit is None:
-        return Baseline(rev, note=note and f"{note}: first run, nothing to compare", error=error)
-    text = git_show(commit, params.evaluate.metrics_file)
+        return Champion(rev, note=note and f"{note}: first run, nothing to compare", error=error)
+    label = _short(rev, commit)
+    text = git_show(commit, "params.yaml")
     if text is None:
-        return Baseline(rev, note=f"no metrics committed at {rev}: first run, nothing to compare")
-    info = {"rev": rev, "commit": commit, "data_md5": dvc_md5(git_show(commit, DVC_FILE))}
+        return Champion(label, note=f"no params.yaml at {label}: first run, nothing to compare")
     try:
-        metrics = json.loads(text)
-        raw_params = yaml.safe_load(git_show(commit, "params.yaml") or "") or {}
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        return Baseline(rev, error=f"metrics or params.yaml at {rev} unreadable: {exc.__class__.__name__}", info=info)
-    reason = current_problem(params).differs(problem_of(raw_params), rev)
-    return Baseline(rev, metrics=metrics, not_comparable=reason, info=info)
+        raw_params = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        return Champion(label, error=f"params.yaml at {label} unreadable: {exc.__class__.__name__}")
+    info = {"rev": rev, "commit": commit, "data_md5": data_md5()}
+    reason = current_problem(params).differs(problem_of(raw_params), label)
+    if reason:
+        return Champion(label, not_comparable=reason, info=info)
+    try:
+        config = TrainConfig.model_validate(raw_params.get("train") or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        why = f"its train settings are not valid for this code (train.{where}: {first['msg']})"
+        return Champion(label, not_comparable=why, info=info)
+    info["model"] = f"{config.estimator} from params.yaml at {commit[:7]}, fitted in this job on this run's train split"
+    try:
+        model = fit_base(params, config, commit)
+    except Exception as exc:  # the base's settings or code cannot train on this data: fail closed
+        text = " ".join(str(exc).split())[:300]
+        return Champion(label, error=f"base model at {label} could not be trained: {exc.__class__.__name__}: {text}")
+    return Champion(label, model=model, info=info)
 
 
 def _feature_kinds(model_dir: Path) -> dict[str, str] | None:
@@ -99,17 +127,7 @@ def _feature_kinds(model_dir: Path) -> dict[str, str] | None:
     return {f["name"]: f["kind"] for f in json.loads(path.read_text())["features"]}
 
 
-@dataclass
-class Production:
-    label: str
-    model: Any = None
-    note: str | None = None
-    error: str | None = None
-    not_comparable: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-def production_model(params: Params, alias: str = "production") -> Production:
+def production_model(params: Params, alias: str = "production") -> Champion:
     """The model holding `alias`, loaded with mlgate's own loader, if it predicts from the same features."""
     from mlgate import tracking
 
@@ -122,31 +140,41 @@ def production_model(params: Params, alias: str = "production") -> Production:
             version = client.get_model_version_by_alias(name, alias)
         except mlflow.exceptions.MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return Production(label, note=f"no model holds @{alias} yet: nothing to compare with")
+                return Champion(label, note=f"no model holds @{alias} yet: nothing to compare with")
             raise
         label = f"{name} v{version.version} (@{alias})"
-        info = {"model": label, "data_md5": (version.tags or {}).get("data_md5")}
+        info = {"model": label, "data_md5": (version.tags or {}).get("data_md5")}  # what it learned from
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(f"models:/{name}@{alias}", dst_path=tmp)
-            return production_from_dir(params, Path(local), label, info)
+            return model_from_dir(params, Path(local), label, info)
     except Exception as exc:  # a 403, an unreachable server, a model that will not load: fail closed
         text = " ".join(str(exc).split())[:300]
-        return Production(label, error=f"production model lookup failed: {exc.__class__.__name__}: {text}")
+        return Champion(label, error=f"production model lookup failed: {exc.__class__.__name__}: {text}")
 
 
-def production_from_dir(params: Params, model_dir: Path, label: str, info: dict | None = None) -> Production:
-    """A production model already on disk (the latest release's asset in CI), judged like the alias's."""
+def model_from_dir(params: Params, model_dir: Path, label: str, info: dict | None = None) -> Champion:
+    """A saved model on disk (the latest release's asset in CI, or a given base model), judged like the alias's."""
     from mlgate.model_io import load_model
 
     try:
         model, theirs = load_model(model_dir, params.train.trusted_types), _feature_kinds(model_dir)
     except Exception as exc:  # a release asset that will not load: fail closed
         text = " ".join(str(exc).split())[:300]
-        return Production(label, error=f"production model lookup failed: {exc.__class__.__name__}: {text}")
+        return Champion(label, error=f"{label} could not be loaded: {exc.__class__.__name__}: {text}")
+    info = {"model": label, **(info or {})}
+    info["data_md5"] = info.get("data_md5") or _trained_on(model_dir)
     ours = _feature_kinds(params.train.model_dir)
     reason = None
     if theirs is None or ours is None:
-        reason = f"no feature_schema.json in {'the production model' if theirs is None else 'this model'}"
+        reason = f"no feature_schema.json in {label if theirs is None else 'this model'}"
     elif theirs != ours:
         reason = f"{label} predicts from other features ({sorted(set(theirs) ^ set(ours))[:3]})"
-    return Production(label, model=model, not_comparable=reason, info=info or {"model": label})
+    return Champion(label, model=model, not_comparable=reason, info=info)
+
+
+def _trained_on(model_dir: Path) -> str | None:
+    """The data hash a saved model records (serving.json, written by `mlgate train`)."""
+    from mlgate.serve.loaded import SERVING_FILE
+
+    path = Path(model_dir) / SERVING_FILE
+    return json.loads(path.read_text()).get("data_md5") if path.is_file() else None

@@ -1,60 +1,30 @@
 """The model gate: absolute floors, a trivial baseline, overfit, calibration, deepchecks model checks, and
-non-regression against the base branch's metrics and the model holding the `production` alias."""
+non-inferiority against each champion (the base revision's model, the production model) scored on this
+run's test rows, judged by paired bootstrap intervals (gates/compare.py)."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from mlgate.config import CheckConfig, Params
 from mlgate.fingerprint import model_sha256
-from mlgate.gates.baseline import Baseline, Production
+from mlgate.gates.baseline import Champion
 from mlgate.gates.common import dataset, guarded, sample
+from mlgate.gates.compare import compare
 from mlgate.gates.reference import file_sha256
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
-from mlgate.pipeline.metrics import LOWER_IS_BETTER, brier_skill, normalised_lift, score_metrics
+from mlgate.pipeline.metrics import LOWER_IS_BETTER, brier_skill, normalised_lift
 from mlgate.versioning import data_md5
 
 
 def _at_least(name: str, value: float, floor: float, what: str) -> CheckResult:
     ok = value >= floor
     return CheckResult(name, ok, round(value, 6), f">= {floor}", f"{what} {value:.4f} {'>=' if ok else '<'} {floor}")
-
-
-def _no_regression(
-    prefix: str, current: dict, base: dict, metrics: list[str], tol: float, label: str
-) -> Iterator[CheckResult]:
-    for name in metrics:
-        if name not in base or name not in current:
-            continue
-        drop = current[name] - base[name] if name in LOWER_IS_BETTER else base[name] - current[name]
-        ok = drop <= tol
-        yield CheckResult(
-            f"{prefix}_{name}",
-            ok,
-            round(-drop, 6) + 0.0,
-            f"drop <= {tol}",
-            f"{name} {current[name]:.4f} vs {label} {base[name]:.4f} (change {-drop:+.4f})",
-        )
-
-
-def _compare(prefix: str, metrics: dict, other: Baseline | Production, others: dict | None, params: Params):
-    """Non-regression checks against `other`, or one check saying why there is no comparison."""
-    gate = params.gates.model
-    condition = f"drop <= {gate.regression_tolerance}"
-    if other.error:
-        return [CheckResult(prefix, False, None, condition, other.error)]
-    if other.not_comparable:
-        return [CheckResult(prefix, True, None, condition, f"not comparable: {other.not_comparable}")]
-    if others is None:
-        return [CheckResult(prefix, True, None, condition, other.note or f"nothing to compare with ({other.label})")]
-    return list(
-        _no_regression(prefix, metrics, others, gate.regression_metrics, gate.regression_tolerance, other.label)
-    )
 
 
 def _floors(metrics: dict, params: Params) -> list[CheckResult]:
@@ -125,11 +95,11 @@ def run_model_gate(*args, **kwargs) -> tuple[GateReport, list]:
 
 def _run_model_gate(
     params: Params,
-    base: Baseline | None = None,
-    production: Production | None = None,
+    base: Champion | None = None,
+    production: Champion | None = None,
     display: bool = False,
 ) -> tuple[GateReport, list]:
-    """All model checks; `base` is the base branch's metrics, `production` the live model (None: not asked)."""
+    """All model checks; `base` is the base revision's model, `production` the live model (None: not asked)."""
     gate = params.gates.model
     report = GateReport("model", info={"metrics": str(params.evaluate.metrics_file)})
     try:
@@ -151,36 +121,40 @@ def _run_model_gate(
             guarded("calibration", "Brier skill", checks["calibration"], lambda: _calibration(metrics, params))
         )
 
-    base = base or Baseline("base", note="no base given: first run, nothing to compare")
-    report.info["base"] = {"label": base.label, **base.info}
-    report.checks += _compare("regression_vs_base", metrics, base, base.metrics, params)
-
-    target, threshold = params.data.target, params.evaluate.threshold
+    target = params.data.target
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
+    features = [c for c in test.columns if c not in (target, params.data.id_column)]
+    y = test[target].to_numpy().astype(int)
+    model, scores = None, None
+    try:
+        model = load_model(params.train.model_dir, params.train.trusted_types)
+        scores = np.asarray(model.predict_proba(test[features])[:, 1], dtype=float)
+    except Exception as exc:  # every comparison then fails, saying why
+        report.info["scoring_error"] = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+    md5 = _short_hash(report.info["data_md5"])
+    sha = report.info.get("model_sha256", "?")[:12]
+    base = base or Champion("base", note="no base given: first run, nothing to compare")
+    champions = [("regression_vs_base", "base", base)]
     if production is not None:
-        live_metrics = None
-        if production.model is not None and not production.error and not production.not_comparable:
-            features = [c for c in test.columns if c not in (target, params.data.id_column)]
-            try:
-                scores = production.model.predict_proba(test[features])[:, 1]
-                live_metrics = score_metrics(test[target].to_numpy(), scores, threshold)
-            except Exception as exc:  # the live model cannot score this data: an error, not a pass
-                production.error = f"{production.label} could not score this test set: {exc}"
-        report.info["production"] = {
-            "model": production.label,
-            **production.info,
-            **{k: round(v, 6) for k, v in (live_metrics or {}).items()},
-        }
-        if production.not_comparable:
-            report.info["production"]["not_comparable"] = production.not_comparable
-        report.checks += _compare("regression_vs_production", metrics, production, live_metrics, params)
+        champions.append(("regression_vs_production", "production", production))
+    for prefix, key, champion in champions:
+        sides = (
+            f"both scored on this run's {len(y)} test rows, data {md5}; this run's model {sha} learned "
+            f"from data {md5}, {champion.label} from data {_short_hash(champion.info.get('data_md5'))}"
+        )
+        if scores is None:
+            sides = f"this run's model could not score its test rows: {report.info['scoring_error']}"
+        found, info = compare(prefix, champion, y, scores, test[features], sides, params)
+        report.checks += found
+        report.info[key] = info
 
     results: list = []
     if "prediction_drift" in checks or display:
         config = checks.get("prediction_drift")
         seed, rows = params.gates.data.seed, gate.sample_rows
         try:
-            model = load_model(params.train.model_dir, params.train.trusted_types)
+            if model is None:
+                raise ValueError(f"this run's model could not score its test rows: {report.info['scoring_error']}")
             train = sample(pd.read_parquet(params.prepare.output_dir / "train.parquet"), rows, target, seed)
             test = sample(test, rows, target, seed)
             if config is not None:
@@ -235,6 +209,10 @@ def _figures(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
 def ks_chance_level(n: int, m: int, coefficient: float = 1.63) -> float:
     """The two-sample KS statistic chance exceeds 1 % of the time for samples of n and m rows."""
     return coefficient * math.sqrt((n + m) / (n * m))
+
+
+def _short_hash(md5: str | None) -> str:
+    return md5[:8] if md5 else "(no data.dvc)"
 
 
 def _guarded_list(name: str, condition: str, run) -> list[CheckResult]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgate.config import Params
+from mlgate.pipeline.metrics import METRIC_NAMES
 from mlgate.versioning import data_md5, dvc, dvc_md5, git_show
 
 
@@ -28,10 +29,11 @@ class DataChange:
 @dataclass
 class ReportInputs:
     metrics: dict
-    base_metrics: dict | None = None
+    base_metrics: dict | None = None  # the base model's metrics on this run's test rows (the model gate's)
     base_label: str = "base"
-    base_not_comparable: str | None = None  # why the base's metrics judge another problem: no delta is shown
-    production: dict | None = None
+    base_not_comparable: str | None = None  # why the base model judges another problem: no delta is shown
+    base: dict | None = None  # the model gate's comparison with the base model (info.base)
+    production: dict | None = None  # ... and with the production model (info.production)
     params_changed: dict[str, tuple] = field(default_factory=dict)
     data: DataChange = field(default_factory=lambda: DataChange(None, None, None))
     data_gate: dict | None = None
@@ -65,23 +67,23 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
     """The working tree's run against the committed state at `base` (a branch, tag or sha)."""
     metrics_file = params.evaluate.metrics_file
     metrics = _json(metrics_file) or {}
-    from mlgate.gates.baseline import base_at
-
-    baseline = base_at(params, base)
     changed = {}
     for file_diff in _dvc_json("params", "diff", base).values():
         for key, change in file_diff.items():
             changed[key] = (change.get("old"), change.get("new"))
     data_gate = _json(reports_dir / "data_gate.json")
     model_gate = _json(reports_dir / "model_gate.json")
+    info = (model_gate or {}).get("info", {})
+    compared = info.get("base") or {}
     base_curve = git_show(base, params.evaluate.plots_dir / "pr.json")
     return ReportInputs(
         metrics=metrics,
-        base_metrics=baseline.metrics,
-        base_label=base,
-        base_not_comparable=baseline.not_comparable
-        or (baseline.error and f"the base could not be read: {baseline.error}"),
-        production=(model_gate or {}).get("info", {}).get("production"),
+        base_metrics={k: v for k, v in compared.items() if k in METRIC_NAMES} or None,
+        base_label=compared.get("label") or base,
+        base_not_comparable=compared.get("not_comparable")
+        or (compared.get("error") and f"no base model: {compared['error']}"),
+        base=compared or None,
+        production=info.get("production"),
         params_changed=changed,
         data=DataChange(
             base_md5=dvc_md5(git_show(base, Path("data.dvc"))),

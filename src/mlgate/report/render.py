@@ -97,7 +97,10 @@ def metrics_table(inputs: ReportInputs) -> str:
     if inputs.base_not_comparable:
         notes.append(f"Base {text(inputs.base_label)} not comparable: {text(inputs.base_not_comparable)}.")
     elif inputs.base_metrics is None:
-        notes.append(f"No metrics committed at {text(inputs.base_label)}: first run, nothing to compare.")
+        why = (inputs.base or {}).get("note") or "no model to compare with"
+        notes.append(f"Base {text(inputs.base_label)}: {text(why)}.")
+    elif (inputs.base or {}).get("comparison"):
+        notes.append(f"Base: {text(inputs.base.get('model', inputs.base_label))}, scored on this PR's test set.")
     if inputs.production is None:
         notes.append("No production model to compare with (no release or alias yet, or no registry configured).")
     elif prod.get("not_comparable"):
@@ -107,6 +110,37 @@ def metrics_table(inputs: ReportInputs) -> str:
         notes.append(f"Production: {text(prod.get('model', '?'))}, scored on this PR's test set.")
     notes.append("▲ better, ▼ worse (lower is better for brier).")
     return "\n".join(rows) + "\n\n" + " ".join(notes)
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.4f}"
+
+
+def comparison_table(inputs: ReportInputs) -> str:
+    """Each compared metric's difference with its interval and plain verdict, per champion."""
+    rows = []
+    confidence = None
+    for side, info in (("base", inputs.base), ("production", inputs.production)):
+        for name, c in ((info or {}).get("comparison") or {}).items():
+            if "verdict" not in c:
+                continue
+            confidence = info.get("confidence", confidence)
+            rows.append(
+                f"| {text(name)} | {side} {text(short_ref(str(info.get('label', '?'))))} | {_signed(c['delta'])} "
+                f"| [{_signed(c['low'])}, {_signed(c['high'])}] | {c['margin']} | {text(c['verdict'])} |"
+            )
+    if not rows:
+        return "No champion scored on this PR's test set: nothing compared."
+    level = f"{confidence:.0%}" if confidence else "95%"
+    head = [
+        f"| metric | vs | Δ (this PR - champion) | {level} interval | margin | verdict |",
+        "|---|---|---:|---|---:|---|",
+    ]
+    note = (
+        f"Paired bootstrap over the same test rows ({level} interval of the difference). A metric is worse when the "
+        "whole interval is below -margin, inconclusive when it reaches below it; brier's sign is flipped (+ is better)."
+    )
+    return "\n".join(head + rows) + "\n\n" + note
 
 
 def changes(inputs: ReportInputs) -> str:
@@ -169,6 +203,7 @@ def render(inputs: ReportInputs) -> str:
     body = "\n\n".join(
         [
             "### Metrics\n\n" + metrics_table(inputs),
+            "### Champion vs challenger\n\n" + comparison_table(inputs),
             "### Changes\n\n" + changes(inputs),
             gate_section("Data gate", inputs.data_gate),
             gate_section("Model gate", inputs.model_gate),

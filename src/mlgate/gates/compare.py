@@ -1,0 +1,97 @@
+"""Challenger vs champion on the same test rows: paired bootstrap intervals and a non-inferiority verdict.
+
+Both models score this run's test rows; the difference of each metric gets a seeded, stratified bootstrap
+interval (mlgate.evidence.bootstrap). A metric passes when the interval's lower bound is above -margin,
+fails when its upper bound is below -margin, and is "inconclusive: n too small" otherwise, blocking only
+when `inconclusive_blocks` says so. Every failure to get a verdict is a failed check that says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mlgate.config import Params
+from mlgate.evidence.bootstrap import METRICS, paired_bootstrap
+from mlgate.gates.baseline import Champion
+from mlgate.gates.result import CheckResult
+from mlgate.pipeline.metrics import score_metrics
+
+INCONCLUSIVE = "inconclusive: n too small"
+
+
+def condition(params: Params) -> str:
+    config = params.gates.model.non_inferiority
+    return (
+        f"{config.confidence:.0%} paired bootstrap interval of the difference: lower bound > -margin "
+        f"({config.resamples} resamples, seed {config.seed})"
+    )
+
+
+def compare(
+    prefix: str,
+    champion: Champion,
+    y: np.ndarray,
+    challenger: np.ndarray | None,
+    frame: Any,
+    sides: str,
+    params: Params,
+) -> tuple[list[CheckResult], dict]:
+    """The checks comparing the challenger's scores with `champion`'s on the rows of `frame`, and what to report.
+
+    `sides` names the models and data of both sides for the checks' messages; when `challenger` is None (this
+    run's model could not score its own test rows) it says why, and every comparison fails with it."""
+    info: dict[str, Any] = {"label": champion.label, **champion.info}
+    for key in ("note", "error", "not_comparable"):
+        if getattr(champion, key):
+            info[key] = getattr(champion, key)
+    cond = condition(params)
+    if champion.error:
+        return [CheckResult(prefix, False, None, cond, champion.error)], info
+    if champion.not_comparable:
+        return [CheckResult(prefix, True, None, cond, f"not comparable: {champion.not_comparable}")], info
+    if champion.model is None:
+        return [
+            CheckResult(prefix, True, None, cond, champion.note or f"nothing to compare with ({champion.label})")
+        ], info
+    if challenger is None:
+        return [CheckResult(prefix, False, None, cond, sides)], info
+    try:
+        theirs = np.asarray(champion.model.predict_proba(frame)[:, 1], dtype=float)
+    except Exception as exc:  # the champion cannot score this data: an error, not a pass
+        why = f"{champion.label} could not score this run's test rows: {exc.__class__.__name__}: {exc}"
+        info["error"] = why
+        return [CheckResult(prefix, False, None, cond, why)], info
+    config, threshold = params.gates.model.non_inferiority, params.evaluate.threshold
+    try:
+        intervals = paired_bootstrap(
+            y, challenger, theirs, threshold, METRICS, config.resamples, config.confidence, config.seed
+        )
+    except Exception as exc:  # e.g. one class only among the rows
+        info["error"] = f"could not run: {exc.__class__.__name__}: {exc}"
+        return [CheckResult(prefix, False, None, cond, info["error"])], info
+    info.update({k: round(v, 6) for k, v in score_metrics(y, theirs, threshold).items()})
+    info["rows"], info["confidence"] = len(y), config.confidence
+    info["comparison"] = {}
+    checks = []
+    for name, interval in intervals.items():
+        entry = {"delta": interval.delta, "low": interval.low, "high": interval.high}
+        if name in config.metrics:
+            margin = config.metrics[name].margin
+            verdict = interval.verdict(margin)
+            entry |= {"margin": margin, "verdict": verdict}
+            worse, unsure = verdict == "worse", verdict == INCONCLUSIVE
+            checks.append(
+                CheckResult(
+                    f"{prefix}_{name}",
+                    not (worse or unsure),
+                    interval.delta,
+                    cond.replace("margin", str(margin), 1),
+                    f"{name} {interval.delta:+.4f} [{interval.low:+.4f}, {interval.high:+.4f}] vs {champion.label}: "
+                    f"{verdict} ({sides})",
+                    worse or config.inconclusive_blocks,
+                )
+            )
+        info["comparison"][name] = entry
+    return checks, info
