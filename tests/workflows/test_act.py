@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_repo, edit_params, use_fixture_project
+from tests.conftest import FIXTURE_PARAMS, ROOT, copy_repo, edit_params, use_fixture_project
+from tests.deploy.conftest import mlflow_server, postgres_uri  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.workflows, pytest.mark.container]
 
@@ -124,7 +125,8 @@ def git(repo: Path, *args: str) -> str:
 class World:
     """GitHub (bare repo + REST stand-in), the registry and the artifacts folder; nothing else is kept."""
 
-    def __init__(self, root: Path, actions_cache: Path | None = None) -> None:
+    def __init__(self, root: Path, actions_cache: Path | None = None, secrets: dict[str, str] | None = None) -> None:
+        self.secrets = secrets or {}  # the repository's secrets: none, unless a scenario configures a server
         from tests.github_standin import EMPTY, start
 
         self.root = root
@@ -216,6 +218,8 @@ class World:
         cmd += ["-s", f"GITHUB_TOKEN={token}", "--actor", ACTOR, "--var", f"IMAGE_REPOSITORY={self.repository}"]
         for key, value in variables.items():
             cmd += ["--var", f"{key}={value}"]
+        for key, value in self.secrets.items():
+            cmd += ["-s", f"{key}={value}"]
         for key, value in env.items():
             cmd += ["--env", f"{key}={value}"]
         for job in jobs or []:
@@ -475,3 +479,38 @@ def test_docs_only_pr_reports_a_passing_verdict_without_running_the_pipeline(wor
     assert "code=false" in messages
     assert "all required jobs passed" in messages
     assert "make repro" not in messages and not world.artifact(run_id, "pr-report").exists()
+
+
+@pytest.fixture(scope="module")
+def tracked_world(engine, mlflow_server, tmp_path_factory):  # noqa: F811
+    """Another repository, the same GitHub, with one secret: MLFLOW_TRACKING_URI (MLflow on PostgreSQL)."""
+    w = World(tmp_path_factory.mktemp("act-tracked"), secrets={"MLFLOW_TRACKING_URI": mlflow_server})
+    saved = os.environ.get("DOCKER_CONFIG")
+    os.environ["DOCKER_CONFIG"] = str(w.docker_config)
+    yield w
+    os.environ.pop("DOCKER_CONFIG") if saved is None else os.environ.update(DOCKER_CONFIG=saved)
+    w.server.shutdown()
+    w.registry.stop()
+
+
+def test_with_a_tracking_server_the_aliases_follow_the_registry_tags(tracked_world, mlflow_server, monkeypatch):  # noqa: F811
+    """push to main (dev) then tag v1.0.0 (staging, production): each environment's MLflow alias names the
+    version whose deploy tag is the digest the registry's environment tag points at."""
+    from mlgate import registry
+    from mlgate.config import load_params
+
+    world = tracked_world
+    sha = world.sha("main")
+    rc, messages = world.run(BY_NAME["main"], {"ref": "refs/heads/main", "after": sha}, sha, WRITE_TOKEN)[1:]
+    assert rc == 0, messages[-4000:]
+    world.tag("v1.0.0", sha)
+    rc, messages = world.run(BY_NAME["release"], {"ref": "refs/tags/v1.0.0"}, sha, WRITE_TOKEN)[1:]
+    assert rc == 0, messages[-4000:]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    params = load_params(FIXTURE_PARAMS)
+    image = world.registry_digest(sha)
+    for env in ("dev", "staging", "production"):
+        version = registry.alias_version(params, env)
+        assert version is not None, f"no @{env} alias"
+        assert (registry.version_tags(params, version) or {}).get(f"deploy.{env}.image") == image, env
+        assert world.registry_digest(env) == image, env
