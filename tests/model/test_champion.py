@@ -31,7 +31,8 @@ def _commit_base(workdir, **edits) -> None:
         edit_params(workdir / "params.yaml", key.replace("__", "."), value)
     subprocess.run(["git", "init", "-q"], cwd=workdir, check=True)
     code = ["src"] if (workdir / "src").is_dir() else []
-    subprocess.run([*GIT, "add", "params.yaml", *code], cwd=workdir, check=True)
+    results = ["metrics"] if (workdir / "metrics").is_dir() else []  # a base that shipped a model
+    subprocess.run([*GIT, "add", "params.yaml", *code, *results], cwd=workdir, check=True)
     subprocess.run([*GIT, "commit", "-qm", "base"], cwd=workdir, check=True)
     (workdir / "params.yaml").write_text(current)
 
@@ -145,6 +146,18 @@ def test_base_revision_with_its_own_project_code_is_trained_from_that_code(workd
     report, _ = run_model_gate(params, base=base)
     assert "basecase.model:build from params.yaml at" in report.info["base"]["model"]
     assert report.info["base"]["comparison"]["pr_auc"]["delta"] != 0
+
+
+def test_a_base_that_never_ran_is_a_first_run(workdir, params, trained):
+    """No results committed at the base (a project just adopted, a template that never ran): nothing shipped
+    there, so nothing to compare with; the gate passes and says so."""
+    (workdir / "metrics").rename(workdir / "aside")
+    _commit_base(workdir)
+    (workdir / "aside").rename(workdir / "metrics")  # this run's results, uncommitted
+    base = base_at(params, "HEAD")
+    assert base.model is None and "first run" in base.note, base
+    report, _ = run_model_gate(params, base=base)
+    assert _check(report, "regression_vs_base").passed
 
 
 def test_base_settings_this_code_rejects_are_not_comparable(workdir, params, trained):

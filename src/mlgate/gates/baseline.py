@@ -104,6 +104,8 @@ def base_at(params: Params, rev: str) -> Champion:
     reason = current_problem(params).differs(problem_of(raw_params), label)
     if reason:
         return Champion(label, not_comparable=reason, info=info)
+    if git_show(commit, params.evaluate.metrics_file) is None:  # presence only: its numbers are never used
+        return Champion(label, note=f"no results committed at {label} (no model shipped there): first run")
     try:
         config = TrainConfig.model_validate(raw_params.get("train") or {})
     except ValidationError as exc:
