@@ -79,7 +79,7 @@ def test_a_model_without_id_column_refuses_it_and_answers_with_the_request_id(mo
     assert set(answer["predictions"][0]) == {"score", "positive"} and answer["request_id"]
 
 
-def test_the_id_is_logged_and_joins_feedback(trained_dir: Path, model_dir: Path, records, tmp_path):
+def test_the_id_is_logged_from_both_endpoints_and_joins_feedback(trained_dir: Path, model_dir: Path, records, tmp_path):
     params = load_params(trained_dir / "params.yaml")
     params = params.model_copy(
         update={"monitor": params.monitor.model_copy(update={"log_uri": str(tmp_path / "log"), "flush_seconds": 0.2})}
@@ -90,6 +90,8 @@ def test_the_id_is_logged_and_joins_feedback(trained_dir: Path, model_dir: Path,
         first = c.post("/predict", json={"records": [{**r, ID: i} for r, i in zip(records, ids, strict=True)]})
         assert first.status_code == 200
         single = c.post("/predict", json={"records": records[:1]}).json()  # no id: joined by its request id
+        mlflow = c.post("/invocations", json={"dataframe_records": [{**records[0], ID: "inv-0"}]})  # logged too
+        assert mlflow.status_code == 200
     labels = pd.DataFrame({ID: ids[:2], params.data.target: [1, 0]})
     labels.to_csv(tmp_path / "labels.csv", index=False)
     feedback.append(tmp_path / "labels.csv", params)
@@ -99,8 +101,8 @@ def test_the_id_is_logged_and_joins_feedback(trained_dir: Path, model_dir: Path,
     feedback.append(tmp_path / "by-request.csv", params)
 
     live, _ = read_window(params, timedelta(hours=1))
-    assert len(live) == len(records) + 1
+    assert len(live) == len(records) + 2
     joined = dict(zip(live[ID].fillna(live[REQUEST_ID]), live["mlgate_label"], strict=True))
     assert joined["tx-0"] == 1 and joined["tx-1"] == 0
     assert all(pd.isna(joined[i]) for i in ids[2:])
-    assert joined[single["request_id"]] == 1
+    assert joined[single["request_id"]] == 1 and pd.isna(joined["inv-0"])

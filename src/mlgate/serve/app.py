@@ -207,6 +207,18 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
             metrics.scores.observe(float(v))
         return [float(v) for v in values]
 
+    async def score_and_log(loaded: LoadedModel, rows: list[dict]) -> tuple[list[float], list, str]:
+        """Scores of the rows without their ids, the ids taken off (None where not sent), the request id; the
+        rows go to the prediction log with their ids as text (non-blocking, never raises)."""
+        ids = [row.pop(id_column, None) for row in rows] if id_column else []
+        values = await score(rows)
+        request_id = uuid.uuid4().hex
+        if prediction_log is not None:
+            logged = [{**row, id_column: _key(i)} for row, i in zip(rows, ids, strict=True)] if id_column else rows
+            decisions = [v >= loaded.threshold for v in values]
+            prediction_log.record(logged, values, decisions, loaded.info["model_version"], request_id)
+        return values, ids, request_id
+
     responses = {
         400: {"model": Problem},
         413: {"model": Problem},
@@ -222,15 +234,8 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
-        rows = [r.model_dump() for r in body.records]
-        ids = [row.pop(id_column) for row in rows] if id_column else []
-        values = await score(rows)
-        request_id = uuid.uuid4().hex
+        values, ids, request_id = await score_and_log(loaded, [r.model_dump() for r in body.records])
         predictions = [{"score": v, "positive": v >= loaded.threshold} for v in values]
-        if prediction_log is not None:  # non-blocking, never raises: a full queue or a storage fault only counts
-            logged = [{**row, id_column: _key(i)} for row, i in zip(rows, ids, strict=True)] if id_column else rows
-            decisions = [p["positive"] for p in predictions]
-            prediction_log.record(logged, values, decisions, loaded.info["model_version"], request_id)
         for prediction, row_id in zip(predictions, ids, strict=False):
             if row_id is not None:  # echoed when sent (unset fields are left out of the answer)
                 prediction[id_column] = row_id
@@ -243,7 +248,8 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
 
     @app.post("/invocations", responses=responses)
     async def invocations(request: Request):
-        """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; returns predict_proba rows."""
+        """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; returns predict_proba rows (logged
+        like /predict's)."""
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
@@ -257,11 +263,10 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         if not 1 <= len(records) <= MAX_BATCH:
             return _error(422, f"expected 1 to {MAX_BATCH} rows, got {len(records)}")
         try:
-            unscored = {id_column} if id_column else None
-            clean = [r.model_dump(exclude=unscored) for r in lax_rows.validate_python(records)]
+            clean = [r.model_dump() for r in lax_rows.validate_python(records)]
         except ValidationError as exc:
             return _error(422, _describe([{**e, "loc": ("rows", *e["loc"])} for e in exc.errors()]))
-        values = await score(clean)
+        values, _, _ = await score_and_log(loaded, clean)
         return {"predictions": [[1 - v, v] for v in values]}
 
     @app.get("/health")
