@@ -412,6 +412,4 @@ def test_every_workflow_is_exercised_by_an_act_scenario():
         for job in _load(GITHUB / "workflows" / s.workflow)["jobs"].values()
         if "uses" in job
     }
-    # monitor.yml is checked statically (tests/monitor/test_workflow.py) and its commands end to end
-    # (tests/monitor/test_end_to_end.py); an act scenario for it is still to come (issue 15).
-    assert {p.name for p in WORKFLOWS} - {"monitor.yml"} <= run | called
+    assert {p.name for p in WORKFLOWS} <= run | called
