@@ -355,6 +355,24 @@ class Handler(BaseHTTPRequestHandler):
             found = [p for p in state["pulls"] if wanted == "all" or p["state"] == wanted]
         self._paged(sorted(found, key=lambda p: p["number"], reverse=True), query)
 
+    def create_pull(self, match, _query) -> None:
+        body = self._json()
+        if not body.get("head") or not body.get("base") or not body.get("title"):
+            self._send(422, {"message": "title, head and base are required"})
+            return
+        with _state(self.state_path, write=True) as state:
+            numbers = [p["number"] for p in state["pulls"]] + [i["number"] for i in state.get("issues", [])]
+            pull = {
+                "number": 1 + max([0, *numbers]),
+                "state": "open",
+                "title": body["title"],
+                "body": body.get("body") or "",
+                "head": {"ref": body["head"], "repo": {"full_name": f"{match['owner']}/{match['name']}"}},
+                "base": {"ref": body["base"]},
+            }
+            state["pulls"].append(pull)
+        self._send(201, pull)
+
     def list_comments(self, match, query) -> None:
         with _state(self.state_path, write=False) as state:
             found = [c for c in state["comments"] if c["issue"] == int(match["n"])]
@@ -399,6 +417,7 @@ ROUTES = [
     (REPO + r"/releases/assets/(?P<id>\d+)", "GET", Handler.download_asset),
     (r"/uploads" + REPO + r"/releases/(?P<id>\d+)/assets", "POST", Handler.upload_asset),
     (REPO + r"/pulls", "GET", Handler.list_pulls),
+    (REPO + r"/pulls", "POST", Handler.create_pull),
     (REPO + r"/issues", "GET", Handler.list_issues),
     (REPO + r"/issues", "POST", Handler.create_issue),
     (REPO + r"/issues/(?P<n>\d+)", "PATCH", Handler.edit_issue),

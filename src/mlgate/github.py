@@ -191,6 +191,10 @@ class GitHub:
     def open_pulls(self) -> list[dict]:
         return self.pages(f"{self._repo}/pulls?state=open")
 
+    def create_pull(self, title: str, head: str, base: str, body: str) -> int:
+        created = self.call("POST", f"{self._repo}/pulls", {"title": title, "head": head, "base": base, "body": body})
+        return int(created["number"])
+
     def open_issues(self, label: str) -> list[dict]:
         """Open issues (not pull requests) carrying `label`."""
         found = self.pages(f"{self._repo}/issues?state=open&labels={urllib.parse.quote(label)}")

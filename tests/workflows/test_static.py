@@ -174,10 +174,10 @@ def test_write_grants_are_where_they_are_needed():
     deploys = {"_deploy.yml:deploy", "main.yml:deploy-dev", "release.yml:staging", "release.yml:production"}
     deploys |= {"rollback.yml:rollback"}
     assert grants == {
-        "pull-requests": {"pr-comment.yml:comment"},
+        "pull-requests": {"pr-comment.yml:comment", "monitor.yml:retrain"},  # the report; a retraining PR
         # the image push, and the deploy jobs: the registry target moves REPO:ENV
         "packages": {"_publish.yml:publish", "main.yml:publish", "release.yml:publish"} | deploys,
-        "contents": {"release.yml:github-release"},
+        "contents": {"release.yml:github-release", "monitor.yml:retrain"},  # the release; the retraining branch
         "deployments": deploys,
         "issues": {"monitor.yml:issue"},  # the monitoring finding's issue, and nothing else
     }
