@@ -456,6 +456,7 @@ def _monitor_issues(world: World) -> list[dict]:
 def test_monitor_opens_one_issue_on_drifted_traffic_and_its_next_run_updates_it(world, trained_dir, monkeypatch):
     log = _drifted_production_log(world.root, trained_dir, monkeypatch)
     sha = world.commit("main", "main", lambda work: edit_params(work / "params.yaml", "monitor.log_uri", str(log)))
+    STATE["monitor_sha"] = sha
     run_id, rc, messages = world.run(BY_NAME["monitor"], {"inputs": {"window": ""}}, sha, WRITE_TOKEN)
     assert rc != 0, "a blocking finding fails the monitor job (the run is red)"
     assert "finding=true" in messages, messages[-4000:]
@@ -470,3 +471,17 @@ def test_monitor_opens_one_issue_on_drifted_traffic_and_its_next_run_updates_it(
     (updated,) = _monitor_issues(world)
     assert updated["number"] == issue["number"] and f"/actions/runs/{second}" in updated["body"]
     assert [c["issue"] for c in world.github()["comments"]].count(issue["number"]) == 1
+
+
+def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(world):
+    """vars.MLGATE_RETRAIN_ON_DRIFT=true: the finding also sends the re-run pipeline down the PR path."""
+    sha = STATE["monitor_sha"]
+    _, rc, messages = world.run(
+        BY_NAME["monitor"], {"inputs": {"window": ""}}, sha, WRITE_TOKEN, MLGATE_RETRAIN_ON_DRIFT="true"
+    )
+    assert rc != 0 and "opened pull request #" in messages, messages[-4000:]
+    (pull,) = [p for p in world.github()["pulls"] if p["head"]["ref"].startswith(f"retrain/{MONITORED_VERSION}-")]
+    assert pull["base"]["ref"] == "main" and "| FAIL | feature_drift |" in pull["body"]
+    assert git(world.origin, "rev-parse", f"{pull['head']['ref']}^") == sha  # main + the re-run pipeline's outputs
+    (issue,) = _monitor_issues(world)  # the issue is still the one of that model version
+    assert issue["number"] != pull["number"]
