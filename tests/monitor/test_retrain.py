@@ -46,6 +46,7 @@ def test_a_finding_opens_one_retraining_pull_request_per_model_version(project):
     branch = pull["head"]["ref"]
     assert branch.startswith("retrain/v3__x-") and done.stdout.strip() == f"opened pull request #1 from {branch}"
     assert pull["base"]["ref"] == "main" and "| FAIL | feature_drift |" in pull["body"] and "@x" not in pull["body"]
+    assert pull["title"] == "Retrain on a monitoring finding: model version v3__x"
     pushed = subprocess.run(["git", "show", f"{branch}:metrics/metrics.json"], cwd=origin, capture_output=True)
     assert pushed.stdout == b'{"pr_auc": 0.6}'
     assert "t0ken" not in (work / ".git/config").read_text()

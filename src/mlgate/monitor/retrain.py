@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mlgate.errors import MlgateError
 from mlgate.github import GitHub
-from mlgate.monitor.issue import body
+from mlgate.monitor.issue import body, title
 
 TRACKED_OUTPUTS = ("dvc.lock", "metrics", "plots")
 BOT = ("-c", "user.name=github-actions[bot]", "-c", "user.email=41898282+github-actions[bot]@users.noreply.github.com")
@@ -79,5 +79,6 @@ def retrain(report_path: Path, base: str, run_url: str = "", today: str | None =
         "Retraining started by monitoring (`mlgate monitor retrain`): this branch is the pipeline re-run on the "
         "latest data; the PR workflow gates it and compares it with production.\n\n" + body(report, run_url)
     )
-    number = github.create_pull(f"Retrain: monitoring finding on model version {version}"[:120], branch, base, text)
+    name = title(version).replace("mlgate monitor:", "Retrain on a monitoring finding:")  # inert: no @mentions
+    number = github.create_pull(name, branch, base, text)
     return f"opened pull request #{number} from {branch}"
