@@ -1,4 +1,4 @@
-"""A local stand-in for the GitHub REST endpoints src/mlgate/github.py uses.
+"""A local stand-in for the GitHub REST endpoints src/mlgate/github.py uses (monitoring's issues included).
 
 State is one JSON file (plus an assets/ directory beside it), re-read and written under a file lock on
 every request, so separate processes and separate workflow runs see the same GitHub. Tokens: when the
@@ -23,7 +23,16 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-EMPTY = {"next_id": 1, "deployments": [], "statuses": [], "releases": [], "assets": [], "pulls": [], "comments": []}
+EMPTY = {
+    "next_id": 1,
+    "deployments": [],
+    "statuses": [],
+    "releases": [],
+    "assets": [],
+    "pulls": [],
+    "comments": [],
+    "issues": [],
+}
 REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 
 
@@ -294,12 +303,75 @@ class Handler(BaseHTTPRequestHandler):
         # GitHub answers with a redirect to storage; so does the stand-in.
         self._send(302, headers={"Location": f"{self._base()}/_storage/{match['id']}"})
 
+    # --- issues (pull requests share their numbers) ----------------------------------------------
+    def list_issues(self, match, query) -> None:
+        wanted = query.get("state", ["open"])[0]
+        labels = {x for x in query.get("labels", [""])[0].split(",") if x}
+        with _state(self.state_path, write=False) as state:
+            found = [
+                i
+                for i in state.get("issues", [])
+                if (wanted == "all" or i["state"] == wanted) and labels <= {x["name"] for x in i["labels"]}
+            ]
+        self._paged(sorted(found, key=lambda i: i["number"], reverse=True), query)
+
+    def create_issue(self, match, _query) -> None:
+        body = self._json()
+        if not body.get("title"):
+            self._send(422, {"message": "title is required"})
+            return
+        with _state(self.state_path, write=True) as state:
+            issues = state.setdefault("issues", [])
+            number = 1 + max([0, *(i["number"] for i in issues), *(p["number"] for p in state["pulls"])])
+            issue = {
+                "id": _new_id(state),
+                "number": number,
+                "state": "open",
+                "title": body["title"],
+                "body": body.get("body") or "",
+                "labels": [{"name": name} for name in body.get("labels") or []],
+                "created_at": _now(),
+            }
+            issues.append(issue)
+        self._send(201, issue)
+
+    def edit_issue(self, match, _query) -> None:
+        body = self._json()
+        with _state(self.state_path, write=True) as state:
+            for issue in state.get("issues", []):
+                if issue["number"] == int(match["n"]):
+                    issue.update({k: body[k] for k in ("title", "body", "state") if k in body})
+                    issue["updated_at"] = _now()
+                    break
+            else:
+                self._send(404, {"message": "Not Found"})
+                return
+        self._send(200, issue)
+
     # --- pulls and comments ----------------------------------------------------------------------
     def list_pulls(self, match, query) -> None:
         wanted = query.get("state", ["open"])[0]
         with _state(self.state_path, write=False) as state:
             found = [p for p in state["pulls"] if wanted == "all" or p["state"] == wanted]
         self._paged(sorted(found, key=lambda p: p["number"], reverse=True), query)
+
+    def create_pull(self, match, _query) -> None:
+        body = self._json()
+        if not body.get("head") or not body.get("base") or not body.get("title"):
+            self._send(422, {"message": "title, head and base are required"})
+            return
+        with _state(self.state_path, write=True) as state:
+            numbers = [p["number"] for p in state["pulls"]] + [i["number"] for i in state.get("issues", [])]
+            pull = {
+                "number": 1 + max([0, *numbers]),
+                "state": "open",
+                "title": body["title"],
+                "body": body.get("body") or "",
+                "head": {"ref": body["head"], "repo": {"full_name": f"{match['owner']}/{match['name']}"}},
+                "base": {"ref": body["base"]},
+            }
+            state["pulls"].append(pull)
+        self._send(201, pull)
 
     def list_comments(self, match, query) -> None:
         with _state(self.state_path, write=False) as state:
@@ -345,6 +417,10 @@ ROUTES = [
     (REPO + r"/releases/assets/(?P<id>\d+)", "GET", Handler.download_asset),
     (r"/uploads" + REPO + r"/releases/(?P<id>\d+)/assets", "POST", Handler.upload_asset),
     (REPO + r"/pulls", "GET", Handler.list_pulls),
+    (REPO + r"/pulls", "POST", Handler.create_pull),
+    (REPO + r"/issues", "GET", Handler.list_issues),
+    (REPO + r"/issues", "POST", Handler.create_issue),
+    (REPO + r"/issues/(?P<n>\d+)", "PATCH", Handler.edit_issue),
     (REPO + r"/issues/(?P<n>\d+)/comments", "GET", Handler.list_comments),
     (REPO + r"/issues/(?P<n>\d+)/comments", "POST", Handler.create_comment),
     (REPO + r"/issues/comments/(?P<id>\d+)", "PATCH", Handler.edit_comment),

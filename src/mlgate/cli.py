@@ -590,6 +590,24 @@ def monitor_issue(
     typer.echo(file_issue(report_file, repo, run_url))
 
 
+@monitor_app.command("retrain")
+def monitor_retrain(
+    report_file: Annotated[Path, typer.Option("--report", help="The monitor.json of `monitor run`.")] = Path(
+        "reports/monitor.json"
+    ),
+    base: Annotated[
+        str, typer.Option(help="The branch the pull request targets (empty: main).", envvar="MLGATE_RETRAIN_BASE")
+    ] = "main",
+    run_url: Annotated[
+        str, typer.Option(help="Link to the run and its report artifact.", envvar="MLGATE_RUN_URL")
+    ] = "",
+) -> None:
+    """After `make repro` on the latest data: push retrain/<version>-<date> and open its pull request (GITHUB_TOKEN)."""
+    from mlgate.monitor.retrain import retrain
+
+    typer.echo(retrain(report_file, base or "main", run_url))
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     try:

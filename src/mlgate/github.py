@@ -1,4 +1,4 @@
-"""A small GitHub REST client (urllib): deployments, releases and their assets, open pulls, comments.
+"""A small GitHub REST client (urllib): deployments, releases and their assets, open pulls, issues, comments.
 
 On github.com every job runs on a fresh runner, so what must survive a job (deploy history, releases,
 the production model) lives in GitHub itself. The client reads GITHUB_API_URL, GITHUB_REPOSITORY and
@@ -191,6 +191,25 @@ class GitHub:
     def open_pulls(self) -> list[dict]:
         return self.pages(f"{self._repo}/pulls?state=open")
 
+    def create_pull(self, title: str, head: str, base: str, body: str) -> int:
+        created = self.call("POST", f"{self._repo}/pulls", {"title": title, "head": head, "base": base, "body": body})
+        return int(created["number"])
+
+    def open_issues(self, label: str) -> list[dict]:
+        """Open issues (not pull requests) carrying `label`."""
+        found = self.pages(f"{self._repo}/issues?state=open&labels={urllib.parse.quote(label)}")
+        return [i for i in found if "pull_request" not in i]
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> int:
+        created = self.call("POST", f"{self._repo}/issues", {"title": title, "body": body, "labels": labels})
+        return int(created["number"])
+
+    def edit_issue(self, number: int, body: str) -> None:
+        self.call("PATCH", f"{self._repo}/issues/{number}", {"body": body})
+
+    def comment(self, number: int, body: str) -> int:
+        return int(self.call("POST", f"{self._repo}/issues/{number}/comments", {"body": body})["id"])
+
     def upsert_comment(self, number: int, marker: str, body: str) -> int:
         """One sticky comment per PR, found again by a hidden marker in its body."""
         text = f"{marker}\n{body}"
@@ -198,7 +217,7 @@ class GitHub:
             if marker in (comment.get("body") or ""):
                 self.call("PATCH", f"{self._repo}/issues/comments/{comment['id']}", {"body": text})
                 return int(comment["id"])
-        return int(self.call("POST", f"{self._repo}/issues/{number}/comments", {"body": text})["id"])
+        return self.comment(number, text)
 
 
 def _next_link(link: str) -> str | None:

@@ -1,4 +1,4 @@
-"""End to end on this machine: serve the trained model on 127.0.0.1 with the log hooked, replay generated
+"""End to end on this machine: serve the trained model on 127.0.0.1 with its prediction log, replay generated
 traffic, then `mlgate monitor run` (the installed CLI) passes on undrifted traffic, flags the drifted
 features and the score shift, reports the real metric drop from feedback labels; a dead storage costs
 logged rows, never a request."""
@@ -41,7 +41,7 @@ def _traffic(workspace: Path, shift: float, seed: int) -> pd.DataFrame:
     params = load_params(workspace / "params.yaml")
     frame = generate(ROWS, seed=seed, shift=shift)
     plog = PredictionLog(params.monitor)
-    with serving(workspace / "outputs/model", plog, params.data.id_column) as url:
+    with serving(workspace / "outputs/model", plog) as url:
         results = replay(url, records(frame, [params.data.target]), PER_REQUEST)
     assert [s for s, _ in results if s != 200] == []
     assert plog.written == ROWS and plog.dropped_total == 0
@@ -104,7 +104,7 @@ def test_storage_down_during_traffic_fails_no_request_and_counts_drops(workspace
         )
     plog = PredictionLog(config)
     frame = generate(2000, seed=103)
-    with serving(workspace / "outputs/model", plog, params.data.id_column) as url:
+    with serving(workspace / "outputs/model", plog) as url:
         results = replay(url, records(frame, [params.data.target]), PER_REQUEST)
     assert [s for s, _ in results if s != 200] == []  # zero failed requests
     assert plog.dropped["storage"] == 2000 and plog.written == 0

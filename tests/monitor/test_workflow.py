@@ -1,5 +1,6 @@
 """monitor.yml statically: actionlint, zizmor (offline, zero findings), the workflow schema, and what those
-cannot check: triggers, least privilege (issues: write only where the issue is filed), the pins the other
+cannot check: triggers, least privilege (issues: write only where the issue is filed, contents and
+pull-requests: write only in the opt-in retraining job), the pins the other
 workflows use, no expressions inside run:, every step a thin make/mlgate call or a pinned action."""
 
 from __future__ import annotations
@@ -48,9 +49,15 @@ def test_least_privilege_issues_write_only_where_the_issue_is_filed():
     assert workflow["permissions"] == {}
     assert "concurrency" in workflow
     grants = {name: job["permissions"] for name, job in workflow["jobs"].items()}
-    assert grants == {"monitor": {"contents": "read"}, "issue": {"contents": "read", "issues": "write"}}
-    issue = workflow["jobs"]["issue"]
-    assert issue["needs"] == "monitor" and "needs.monitor.outputs.finding == 'true'" in issue["if"]
+    assert grants == {
+        "monitor": {"contents": "read"},
+        "issue": {"contents": "read", "issues": "write"},
+        "retrain": {"contents": "write", "pull-requests": "write"},
+    }
+    for name in ("issue", "retrain"):
+        job = workflow["jobs"][name]
+        assert job["needs"] == "monitor" and "needs.monitor.outputs.finding == 'true'" in job["if"], name
+    assert "vars.MLGATE_RETRAIN_ON_DRIFT == 'true'" in workflow["jobs"]["retrain"]["if"]  # off unless asked
     assert "GITHUB_TOKEN" not in str(workflow["jobs"]["monitor"])  # the job reading the log gets no write token
     assert all(isinstance(job.get("timeout-minutes"), int) for job in workflow["jobs"].values())
 

@@ -107,3 +107,29 @@ def test_corrupt_model_never_becomes_ready(image, tmp_path: Path, model_dir):
             time.sleep(0.3)
     finally:
         docker("rm", "-f", name, check=False)
+
+
+def test_container_logs_predictions_with_their_ids(image, records, tmp_path: Path):
+    """The image's default log folder (MLGATE_MONITOR_LOG_URI) on a read-only root, as compose and Kubernetes run
+    it: records sent with their ids are echoed, and written to the log by the time the server has stopped."""
+    log = tmp_path / "log"
+    log.mkdir()
+    log.chmod(0o777)  # the server runs as uid 10001
+    name = "mlgate-test-log"
+    url = _run(image, name, "--read-only", "--tmpfs", "/tmp", "-v", f"{log}:/tmp/mlgate-monitoring")
+    try:
+        assert _wait(f"{url}/ready") == 200
+        ids = [f"c-{i}" for i in range(len(records))]
+        rows = [{**r, "transaction_id": i} for r, i in zip(records, ids, strict=True)]
+        status, body = call_json(f"{url}/predict", {"records": rows})
+        assert status == 200 and [p["transaction_id"] for p in body["predictions"]] == ids
+        docker("stop", "-t", "20", name)  # a graceful stop writes what is queued
+        logs = docker("logs", name).stderr + docker("logs", name).stdout
+    finally:
+        docker("rm", "-f", name, check=False)
+    assert "prediction log off" not in logs, logs
+    files = sorted(log.rglob("*.parquet"))
+    assert files, f"no batch written; server log:\n{logs[-2000:]}"
+    logged = pd.concat([pd.read_parquet(f) for f in files])
+    assert sorted(logged["transaction_id"]) == sorted(ids)
+    assert set(logged["mlgate_request_id"]) == {body["request_id"]}

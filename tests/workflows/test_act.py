@@ -11,7 +11,8 @@ token GitHub itself hands out (read-only for PR runs, write for the others).
 Sequence: PR 1 (first run, no production) -> push to main -> tag v1.0.0 (staging, production, release) ->
 PR 2 (its report shows the production model on PR 2's test set) -> tag v1.1.0 (main never built that
 commit: the release builds it) -> rollback (production back at v1.0.0's digest, and the deployment record
-says so) -> fork PRs whose artifact lies, a cancelled run and an oversized report post nothing.
+says so) -> fork PRs whose artifact lies, a cancelled run and an oversized report post nothing -> monitoring:
+production's log holds drifted traffic, monitor.yml opens one issue, its next (scheduled) run updates it.
 Each run's wall time (and per job) is printed.
 """
 
@@ -63,6 +64,8 @@ SCENARIOS = [
     Scenario("main", "push", "main.yml"),
     Scenario("release", "push", "release.yml"),
     Scenario("rollback", "workflow_dispatch", "rollback.yml"),
+    Scenario("monitor", "workflow_dispatch", "monitor.yml"),
+    Scenario("monitor-schedule", "schedule", "monitor.yml"),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -479,6 +482,65 @@ def test_docs_only_pr_reports_a_passing_verdict_without_running_the_pipeline(wor
     assert "code=false" in messages
     assert "all required jobs passed" in messages
     assert "make repro" not in messages and not world.artifact(run_id, "pr-report").exists()
+
+
+MONITORED_VERSION = "v1.0.0"
+
+
+def _drifted_production_log(root: Path, trained_dir: Path, monkeypatch) -> Path:
+    """Production's prediction log: the trained model served with its log on, answering drifted traffic."""
+    from mlgate.config import MonitorConfig, load_params
+    from mlgate.data.generate import generate
+    from mlgate.monitor.log import PredictionLog
+    from tests.monitor.serving import records, replay, serving
+
+    monkeypatch.setenv("MLGATE_MODEL_VERSION", MONITORED_VERSION)  # what the image of that release says
+    log = root / "production-log"
+    plog = PredictionLog(MonitorConfig(log_uri=str(log), flush_seconds=0.5))
+    target = load_params(trained_dir / "params.yaml").data.target
+    with serving(trained_dir / "outputs/model", plog) as url:
+        answers = replay(url, records(generate(2000, seed=15, shift=1.0), [target]), 50)
+    scored = sum(status == 200 for status, _ in answers)  # a drifted value may leave the schema's range: a 422
+    assert scored >= 0.9 * len(answers) and plog.written == 50 * scored
+    return log
+
+
+def _monitor_issues(world: World) -> list[dict]:
+    return [i for i in world.github().get("issues", []) if i["title"].startswith("mlgate monitor:")]
+
+
+def test_monitor_opens_one_issue_on_drifted_traffic_and_its_next_run_updates_it(world, trained_dir, monkeypatch):
+    log = _drifted_production_log(world.root, trained_dir, monkeypatch)
+    sha = world.commit("main", "main", lambda work: edit_params(work / "params.yaml", "monitor.log_uri", str(log)))
+    STATE["monitor_sha"] = sha
+    run_id, rc, messages = world.run(BY_NAME["monitor"], {"inputs": {"window": ""}}, sha, WRITE_TOKEN)
+    assert rc != 0, "a blocking finding fails the monitor job (the run is red)"
+    assert "finding=true" in messages, messages[-4000:]
+    report = json.loads((world.artifact(run_id, "monitor-report") / "monitor.json").read_text())
+    assert report["info"]["model_version"] == MONITORED_VERSION and not report["passed"]
+    (issue,) = _monitor_issues(world)
+    assert issue["title"] == f"mlgate monitor: model version {MONITORED_VERSION}"
+    assert "| FAIL | feature_drift |" in issue["body"] and f"/actions/runs/{run_id}" in issue["body"]
+
+    second, rc, messages = world.run(BY_NAME["monitor-schedule"], {"schedule": "17 6 * * *"}, sha, WRITE_TOKEN)
+    assert rc != 0 and "finding=true" in messages, messages[-4000:]
+    (updated,) = _monitor_issues(world)
+    assert updated["number"] == issue["number"] and f"/actions/runs/{second}" in updated["body"]
+    assert [c["issue"] for c in world.github()["comments"]].count(issue["number"]) == 1
+
+
+def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(world):
+    """vars.MLGATE_RETRAIN_ON_DRIFT=true: the finding also sends the re-run pipeline down the PR path."""
+    sha = STATE["monitor_sha"]
+    _, rc, messages = world.run(
+        BY_NAME["monitor"], {"inputs": {"window": ""}}, sha, WRITE_TOKEN, MLGATE_RETRAIN_ON_DRIFT="true"
+    )
+    assert rc != 0 and "opened pull request #" in messages, messages[-4000:]
+    (pull,) = [p for p in world.github()["pulls"] if p["head"]["ref"].startswith(f"retrain/{MONITORED_VERSION}-")]
+    assert pull["base"]["ref"] == "main" and "| FAIL | feature_drift |" in pull["body"]
+    assert git(world.origin, "rev-parse", f"{pull['head']['ref']}^") == sha  # main + the re-run pipeline's outputs
+    (issue,) = _monitor_issues(world)  # the issue is still the one of that model version
+    assert issue["number"] != pull["number"]
 
 
 @pytest.fixture(scope="module")

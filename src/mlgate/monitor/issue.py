@@ -1,8 +1,8 @@
 """One GitHub issue per model version for monitoring findings: opened on the first, updated after.
 
-A small urllib client (GITHUB_TOKEN, GITHUB_API_URL as Actions sets them): find the open issue with
-the monitor label and the version's title; edit its body and comment, or open it. Report text (feature
-names and messages come from the user's data and the log) is escaped before it reaches Markdown.
+Through mlgate.github (GITHUB_TOKEN, GITHUB_API_URL as Actions sets them): find the open issue with the
+monitor label and the version's title; edit its body and comment, or open it. Report text (feature names
+and messages come from the user's data and the log) is escaped before it reaches Markdown.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import html
 import json
 import os
 import re
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from mlgate.errors import MlgateError
+from mlgate.github import GitHub
 
 LABEL = "mlgate-monitor"
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -51,31 +50,6 @@ def body(report: dict, run_url: str) -> str:
     )
 
 
-class GitHub:
-    def __init__(self, repo: str, token: str, api: str) -> None:
-        self.base, self.token = f"{api.rstrip('/')}/repos/{repo}", token
-
-    def call(self, method: str, path: str, payload: dict | None = None):
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=None if payload is None else json.dumps(payload).encode(),
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "Content-Type": "application/json",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raise MlgateError(f"GitHub API {method} {path}: HTTP {exc.code}") from exc
-        except (urllib.error.URLError, TimeoutError) as exc:
-            raise MlgateError(f"GitHub API {method} {path}: unreachable ({exc})") from exc
-
-
 def file_issue(report_path: Path, repo: str, run_url: str = "") -> str:
     """Open or update the issue of the report's model version; a passing report files nothing."""
     if not report_path.is_file():
@@ -91,14 +65,12 @@ def file_issue(report_path: Path, repo: str, run_url: str = "") -> str:
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
         raise MlgateError("GITHUB_TOKEN is not set (the workflow passes it with issues: write)")
-    github = GitHub(repo, token, os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    github = GitHub(os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"), repo, token)
     name, text = title(report.get("info", {}).get("model_version", "unknown")), body(report, run_url)
-    open_issues = github.call("GET", f"/issues?state=open&labels={LABEL}&per_page=100") or []
-    found = [i for i in open_issues if i.get("title") == name and "pull_request" not in i]
+    found = [i for i in github.open_issues(LABEL) if i.get("title") == name]
     if found:
         number = found[0]["number"]
-        github.call("PATCH", f"/issues/{number}", {"body": text})
-        github.call("POST", f"/issues/{number}/comments", {"body": text})
+        github.edit_issue(number, text)
+        github.comment(number, text)
         return f"updated issue #{number}: {name}"
-    created = github.call("POST", "/issues", {"title": name, "body": text, "labels": [LABEL]})
-    return f"opened issue #{created['number']}: {name}"
+    return f"opened issue #{github.create_issue(name, text, [LABEL])}: {name}"

@@ -53,7 +53,12 @@ def run(params: Params) -> None:
         shutil.rmtree(model_dir)
     mlflow.sklearn.save_model(model, model_dir, **kwargs)
     FeatureSchema.from_frame(X, spec, params.schema_).save(model_dir)
-    serving = {"threshold": params.evaluate.threshold, "model_name": params.mlflow.model_name, "data_md5": data_md5()}
+    serving = {
+        "threshold": params.evaluate.threshold,
+        "model_name": params.mlflow.model_name,
+        "data_md5": data_md5(),
+        "id_column": params.data.id_column,  # the server accepts, echoes and logs it; never a feature
+    }
     (model_dir / SERVING_FILE).write_text(json.dumps(serving, indent=2))
     # A known request and its answer: every deploy's smoke test checks the served scores against it.
     smoke = {

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,8 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mlgate.data.schema import FeatureSchema
 from mlgate.evidence.card import CARD_JSON, CARD_MD
 from mlgate.serve.batcher import Batcher, Busy
-from mlgate.serve.loaded import LoadedModel, load
-from mlgate.serve.requests import predict_request_model, record_model
+from mlgate.serve.loaded import LoadedModel, load, serving_settings
+from mlgate.serve.requests import id_field, predict_request_model, record_model
 
 MAX_BODY_BYTES = int(os.environ.get("MLGATE_MAX_BODY_BYTES", 1_000_000))
 MAX_BATCH = int(os.environ.get("MLGATE_MAX_BATCH", 1000))
@@ -59,6 +59,15 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
     threshold: float
     model_version: str
+    request_id: str = Field(description="this request's id in the prediction log (the feedback key without an id)")
+
+
+def _response_model(id_column: str | None) -> type[PredictResponse]:
+    """PredictResponse whose predictions echo the record's id column, when the model has one."""
+    if not id_column:
+        return PredictResponse
+    prediction = create_model("Prediction", __base__=Prediction, **{id_column: id_field()})
+    return create_model("PredictResponse", __base__=PredictResponse, predictions=(list[prediction], ...))
 
 
 class Problem(BaseModel):
@@ -117,6 +126,16 @@ def _schema_for_docs(model_dir: Path) -> FeatureSchema | None:
         return None
 
 
+def _id_column(model_dir: Path) -> str | None:
+    """The bundle's id column (serving.json); none when unreadable (then /ready says why) or clashing with an
+    answer field."""
+    try:
+        column = serving_settings(model_dir).get("id_column")
+    except Exception:
+        return None
+    return column if isinstance(column, str) and column and column not in Prediction.model_fields else None
+
+
 def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) -> FastAPI:
     """The ASGI app for one model directory (env MLGATE_MODEL_DIR by default).
 
@@ -128,8 +147,11 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
     if prediction_log is not None:
         prediction_log.register_metrics(metrics.registry)
     schema = _schema_for_docs(model_dir) or FeatureSchema(features=[])
-    record, lax_record = record_model(schema), record_model(schema, strict=False, name="LaxRecord")
+    id_column = _id_column(model_dir)
+    record = record_model(schema, id_column=id_column)
+    lax_record = record_model(schema, strict=False, name="LaxRecord", id_column=id_column)
     predict_request = predict_request_model(record, MAX_BATCH)
+    predict_response = _response_model(id_column)
     lax_rows = TypeAdapter(list[lax_record])  # type: ignore[valid-type]
 
     @asynccontextmanager
@@ -185,6 +207,18 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
             metrics.scores.observe(float(v))
         return [float(v) for v in values]
 
+    async def score_and_log(loaded: LoadedModel, rows: list[dict]) -> tuple[list[float], list, str]:
+        """Scores of the rows without their ids, the ids taken off (None where not sent), the request id; the
+        rows go to the prediction log with their ids as text (non-blocking, never raises)."""
+        ids = [row.pop(id_column, None) for row in rows] if id_column else []
+        values = await score(rows)
+        request_id = uuid.uuid4().hex
+        if prediction_log is not None:
+            logged = [{**row, id_column: _key(i)} for row, i in zip(rows, ids, strict=True)] if id_column else rows
+            decisions = [v >= loaded.threshold for v in values]
+            prediction_log.record(logged, values, decisions, loaded.info["model_version"], request_id)
+        return values, ids, request_id
+
     responses = {
         400: {"model": Problem},
         413: {"model": Problem},
@@ -193,26 +227,29 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         503: {"model": Problem},
     }
 
-    @app.post("/predict", response_model=PredictResponse, responses=responses)
+    @app.post("/predict", response_model=predict_response, response_model_exclude_unset=True, responses=responses)
     async def predict(body: predict_request):  # type: ignore[valid-type]
-        """Score 1..MAX_BATCH records; every field is checked against the feature schema."""
+        """Score 1..MAX_BATCH records; every field is checked against the feature schema. The model's id column,
+        when a record carries it, is echoed in its prediction and logged, never scored."""
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
-        rows = [r.model_dump() for r in body.records]
-        values = await score(rows)
-        if prediction_log is not None:  # non-blocking, never raises: a full queue or a storage fault only counts
-            decisions = [v >= loaded.threshold for v in values]
-            prediction_log.record(rows, values, decisions, loaded.info["model_version"], uuid.uuid4().hex)
+        values, ids, request_id = await score_and_log(loaded, [r.model_dump() for r in body.records])
+        predictions = [{"score": v, "positive": v >= loaded.threshold} for v in values]
+        for prediction, row_id in zip(predictions, ids, strict=False):
+            if row_id is not None:  # echoed when sent (unset fields are left out of the answer)
+                prediction[id_column] = row_id
         return {
-            "predictions": [{"score": v, "positive": v >= loaded.threshold} for v in values],
+            "predictions": predictions,
             "threshold": loaded.threshold,
             "model_version": loaded.info["model_version"],
+            "request_id": request_id,
         }
 
     @app.post("/invocations", responses=responses)
     async def invocations(request: Request):
-        """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; returns predict_proba rows."""
+        """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; returns predict_proba rows (logged
+        like /predict's)."""
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
@@ -229,7 +266,7 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
             clean = [r.model_dump() for r in lax_rows.validate_python(records)]
         except ValidationError as exc:
             return _error(422, _describe([{**e, "loc": ("rows", *e["loc"])} for e in exc.errors()]))
-        values = await score(clean)
+        values, _, _ = await score_and_log(loaded, clean)
         return {"predictions": [[1 - v, v] for v in values]}
 
     @app.get("/health")
@@ -267,6 +304,11 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _key(row_id: str | int | None) -> str | None:
+    """Row keys are logged as text: one column type across requests (a join key, not a number)."""
+    return None if row_id is None else str(row_id)
 
 
 def _load_error(exc: Exception, model_dir: Path) -> str:

@@ -24,10 +24,17 @@ class LoadedModel:
     schema: FeatureSchema
     threshold: float
     info: dict = field(default_factory=dict)
+    id_column: str | None = None  # the row key a client may send with a record: echoed and logged, never scored
 
     def scores(self, records: list[dict]) -> np.ndarray:
         frame = pd.DataFrame.from_records(records, columns=self.schema.names)
         return self.model.predict_proba(frame)[:, 1]
+
+
+def serving_settings(model_dir: Path) -> dict:
+    """serving.json, written at train time: the server learns threshold and id column from the model bundle
+    (part of its fingerprint), never from a params.yaml beside it."""
+    return json.loads((Path(model_dir) / SERVING_FILE).read_text())
 
 
 def load(model_dir: Path) -> LoadedModel:
@@ -35,10 +42,10 @@ def load(model_dir: Path) -> LoadedModel:
     model_dir = Path(model_dir)
     model = load_model(model_dir)
     schema = FeatureSchema.load(model_dir)
-    serving = json.loads((model_dir / SERVING_FILE).read_text())
+    serving = serving_settings(model_dir)
     example = json.loads((model_dir / "input_example.json").read_text())
     records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"]]
-    loaded = LoadedModel(model, schema, float(serving["threshold"]))
+    loaded = LoadedModel(model, schema, float(serving["threshold"]), id_column=serving.get("id_column"))
     if not np.isfinite(loaded.scores(records)).all():
         raise ValueError("model returned non-finite scores on its own input example")
     run = read_run(model_dir)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from mlgate.data.schema import Feature, FeatureSchema
 
@@ -25,13 +25,27 @@ def _field(feature: Feature) -> tuple[Any, Any]:
     return kind, spec
 
 
-def record_model(schema: FeatureSchema, strict: bool = True, name: str = "Record") -> type[BaseModel]:
-    """One record: every feature required (nullable ones may be null), unknown fields rejected.
+MAX_ID_LENGTH = 200
+RowId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)] | int
+
+
+def id_field() -> tuple[Any, Any]:
+    """The row key: optional, a string or an integer, echoed as sent."""
+    return RowId | None, Field(None, description="the record's row key (echoed and logged, never a feature)")
+
+
+def record_model(
+    schema: FeatureSchema, strict: bool = True, name: str = "Record", id_column: str | None = None
+) -> type[BaseModel]:
+    """One record: every feature required (nullable ones may be null), the model's id column optional,
+    anything else rejected.
 
     Strict for /predict ("12" is not a number); lax for /invocations, whose MLflow signature
     declares integers as doubles (3.0 is a valid hour there)."""
     config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=strict)
     fields = {f.name: _field(f) for f in schema.features}
+    if id_column and id_column not in fields:
+        fields[id_column] = id_field()
     return create_model(name, __config__=config, **fields)
 
 
