@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def _committed(path: str, rev: str, root: Path) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
-def _entries(items: list[dict] | None, skip) -> dict[str, Any]:
+def _entries(items: list[dict] | None, skip: Callable[[str], bool]) -> dict[str, Any]:
     return {e["path"]: e.get("md5") or e.get("hash") for e in items or [] if not skip(e["path"])}
 
 
@@ -57,7 +58,7 @@ def _params(stage: dict) -> dict[str, Any]:
     return {key: value for tree in (stage.get("params") or {}).values() for key, value in _flat(tree).items()}
 
 
-def stage_changes(committed: dict, reproduced: dict, skip) -> dict[str, list[str]]:
+def stage_changes(committed: dict, reproduced: dict, skip: Callable[[str], bool]) -> dict[str, list[str]]:
     """Per stage, what differs between two dvc.lock documents: cmd, params keys, dep and out paths."""
     old, new = committed.get("stages") or {}, reproduced.get("stages") or {}
     changes: dict[str, list[str]] = {}
@@ -97,10 +98,10 @@ def check(params: Params, rev: str = "HEAD", root: Path = Path(".")) -> str | No
     if committed_lock is None:
         return f"dvc.lock is not committed at {rev}; {FIX}"
     metrics_file = params.evaluate.metrics_file.as_posix()
-    volatile = (params.train.model_dir.as_posix(), "reports/")
+    volatile = (params.train.model_dir.as_posix(), "reports")
 
     def skip(path: str) -> bool:
-        return path == metrics_file or path.startswith(volatile)
+        return path == metrics_file or any(path == v or path.startswith(f"{v}/") for v in volatile)
 
     stale = stage_changes(yaml.safe_load(committed_lock) or {}, yaml.safe_load(current.read_text()) or {}, skip)
     if stale:
