@@ -32,7 +32,7 @@ def test_the_sbom_inside_the_image_is_the_labelled_one_and_lists_the_serving_env
     assert components["scikit-learn"] == "1.7.2" and components["numpy"] == "1.26.4" and "mlgate" in components
     # serving only: not the training stack, and not the tool that wrote it
     assert not {"mlflow", "dvc", "deepchecks", "cyclonedx-bom", "cyclonedx-python-lib"} & components.keys()
-    assert all(c["purl"].startswith("pkg:pypi/") for c in doc["components"])
+    assert all(c["purl"].startswith("pkg:pypi/") for c in doc["components"] if c["name"] != "mlgate")  # ours: local
 
 
 def test_a_tampered_sbom_label_is_caught(image, tmp_path):
