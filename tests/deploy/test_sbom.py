@@ -41,8 +41,11 @@ def test_a_tampered_sbom_label_is_caught(image, tmp_path):
     forged = "mlgate-serve:sbom-forged"
     tmp_path.joinpath("Dockerfile").write_text(f"FROM {image}\nLABEL {SBOM_LABEL}={'0' * 64}\n")
     docker("build", "-q", "-t", forged, str(tmp_path))
-    with pytest.raises(MlgateError, match=r"/sbom.cdx.json is \w{12}, the label says 000000000000"):
-        sbom(forged, tmp_path / "sbom.json")
+    try:
+        with pytest.raises(MlgateError, match=r"/sbom.cdx.json is \w{12}, the label says 000000000000"):
+            sbom(forged, tmp_path / "sbom.json")
+    finally:
+        docker("rmi", forged, check=False)
 
 
 def test_the_model_is_still_the_last_layer(image):
