@@ -20,7 +20,7 @@ EXTRAS ?= pipeline dev
 space := $(eval) $(eval)
 INSTALLED := $(VENV)/.installed-$(subst $(space),-,$(strip $(EXTRAS)))
 
-.PHONY: help install run data repro summary test lint format clean bench-gates image bench-serve bench-setup test-unit bench-pr
+.PHONY: help install run data repro check-results summary test lint format clean bench-gates image bench-serve bench-setup test-unit bench-pr
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ data: install ## Get data/: dvc pull (on failure: DVC's error and what to do); t
 
 repro: data ## Run the DVC pipeline (unchanged stages are skipped)
 	dvc repro
+
+check-results: repro ## Fail in one line when the committed dvc.lock or metrics are not what repro gives
+	mlgate check-results
 
 summary: install ## Print the metrics and where the outputs are
 	mlgate summary
@@ -80,7 +83,8 @@ clean: ## Remove pipeline outputs (not data/, not the venv)
 bench-gates: install ## Time mlgate's gates vs deepchecks' default suites on the same data (after make run)
 	python benchmarks/bench_gates.py
 
-image: install ## Build the serving image from outputs/model (after make run)
+image: install ## Build the serving image from outputs/model with its model card (after make run)
+	mlgate card >/dev/null
 	mlgate image build --tag $(or $(IMAGE),mlgate-serve:dev)
 
 bench-setup: install ## Fresh clone to a finished make run: uv (ours) next to pip, empty caches, one run

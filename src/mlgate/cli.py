@@ -349,7 +349,7 @@ def release_publish(
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
     """Create the GitHub Release: digest, model version, metrics and verdicts in the notes; model, metrics
-    and gate JSONs as assets (needs contents: write)."""
+    and gate JSONs, the model card (with the image digest) and the image's SBOM as assets (needs contents: write)."""
     from mlgate.github import write_output
     from mlgate.release import publish
 
@@ -421,12 +421,14 @@ def image_save(
 
 @image_app.command("publish")
 def image_publish(archive: Annotated[Path, typer.Argument(help="Saved image tar.")]) -> None:
-    """Load, tag <repository>:<git sha>, log in (REGISTRY_TOKEN) and push; prints repo@sha256:... (image=)."""
+    """Load, tag <repository>:<git sha>, log in (REGISTRY_TOKEN) and push; prints repo@sha256:... (image=, and
+    name= and digest= for the provenance attestation)."""
     from mlgate.deploy.image import publish
     from mlgate.github import write_output
 
     image = publish(archive)
-    write_output(image=image)
+    name, digest = image.split("@", 1)
+    write_output(image=image, name=name, digest=digest)
     typer.echo(image)
 
 
@@ -475,6 +477,21 @@ def card(
     p = load(params_file)
     md, _ = write(collect(p, reports, image=image), output or p.train.model_dir)
     typer.echo(md)
+
+
+@app.command("check-results")
+def check_results(
+    rev: Annotated[str, typer.Option(help="Commit whose dvc.lock and metrics are the committed results.")] = "HEAD",
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """After `dvc repro`: exit 1 with one line when the committed dvc.lock or metrics are not what the
+    pipeline reproduced (ignoring run ids, times and the gate reports)."""
+    from mlgate.results import StaleResults, check
+
+    stale = check(load(params_file), rev)
+    if stale:
+        raise StaleResults(stale)
+    typer.echo(f"dvc.lock and metrics committed at {rev} match what the pipeline reproduced")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,45 @@ def load_model(model_dir: Path, extra: Iterable[str] | None = None) -> Any:
         return sio.load(path, trusted=types)
     except Exception as exc:  # any corruption inside an allowed file
         raise MlgateError(f"{model_dir}: model cannot be loaded ({exc.__class__.__name__}: {exc})") from exc
+
+
+def canonical_skops(path: Path) -> None:
+    """Rewrite a skops file so the same model gives the same bytes (and fingerprint) on every run.
+
+    skops names objects and their .npy members by `id()` (a memory address) and stamps each zip member with the
+    time; the ids are renumbered in order of appearance and the times fixed, which loads to the same model."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as archive:
+        schema = json.loads(archive.read("schema.json"))
+        members = {info.filename: (archive.read(info), info.compress_type) for info in archive.infolist()}
+    ids: dict[int, int] = {}
+
+    def renumber(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                renumber(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    node[key] = ids.setdefault(value, len(ids))
+                elif key == "file" and isinstance(value, str) and value.removesuffix(".npy").isdigit():
+                    node[key] = f"{ids.setdefault(int(value.removesuffix('.npy')), len(ids))}.npy"
+                else:
+                    renumber(value)
+
+    renumber(schema)
+    renamed = {"schema.json": (json.dumps(schema, indent=2).encode(), members.pop("schema.json")[1])}
+    for name, member in members.items():
+        stem = name.removesuffix(".npy")
+        renamed[f"{ids[int(stem)]}.npy" if stem.isdigit() and int(stem) in ids else name] = member
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name in sorted(renamed):
+            data, compression = renamed[name]
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type, info.external_attr = compression, 0o644 << 16
+            archive.writestr(info, data)
+    tmp.replace(path)
 
 
 def read_run(model_dir: Path) -> dict:

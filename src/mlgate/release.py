@@ -17,12 +17,15 @@ from pathlib import Path
 
 from mlgate.config import Params
 from mlgate.deploy.binding import verify
+from mlgate.deploy.image import sbom
 from mlgate.errors import MlgateError
+from mlgate.evidence.card import CARD_JSON, CARD_MD, render_markdown
 from mlgate.fingerprint import model_sha256
 from mlgate.github import GitHub
 
 TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 MODEL_ASSET = "model.tar.gz"
+SBOM_ASSET = "sbom.cdx.json"
 MARKER = "<!-- mlgate-release "  # a machine-readable line in the notes: {"image", "model_version", "model_sha256"}
 METRICS = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
 
@@ -50,8 +53,23 @@ def notes(image: str, version: str, sha256: str, metrics: dict | None, verdicts:
     return "\n".join([*lines, "", f"{MARKER}{json.dumps(meta)} -->", ""])
 
 
+def release_card(model_dir: Path, image: str, version: str) -> dict:
+    """The model card baked into the image (`mlgate card` before the build), completed with what only exists
+    after the build: the image digest and the registered version."""
+    path = model_dir / CARD_JSON
+    if not path.is_file():
+        raise MlgateError(
+            f"{image}: no model card in /model (the pipeline writes it with `mlgate card` before the build)"
+        )
+    card = json.loads(path.read_text())
+    card["lineage"]["image"] = image
+    card["model"]["version"] = card["model"].get("version") or version
+    return card
+
+
 def publish(params: Params, tag: str, image: str, github: GitHub | None = None) -> dict:
-    """Create the release for `tag` (vMAJOR.MINOR.PATCH) of a verified image, with its model as assets.
+    """Create the release for `tag` (vMAJOR.MINOR.PATCH) of a verified image, with its model, model card
+    and SBOM (both read from the image, the SBOM checked against its label) as assets.
 
     Re-running for the same tag and image uploads what is missing; another image is refused."""
     if not TAG.match(tag):
@@ -60,6 +78,7 @@ def publish(params: Params, tag: str, image: str, github: GitHub | None = None) 
     with tempfile.TemporaryDirectory(prefix="mlgate-release-") as tmp:
         model_dir = Path(tmp) / "model"
         bound = verify(image, model_to=model_dir)
+        card = release_card(model_dir, image, bound.model_version)
         verdicts = {g: json.loads((model_dir / "gates" / f"{g}_gate.json").read_text()) for g in ("data", "model")}
         metrics_file = Path(params.evaluate.metrics_file)
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
@@ -73,6 +92,9 @@ def publish(params: Params, tag: str, image: str, github: GitHub | None = None) 
             MODEL_ASSET: _tar(model_dir),
             "data_gate.json": json.dumps(verdicts["data"], indent=2).encode(),
             "model_gate.json": json.dumps(verdicts["model"], indent=2).encode(),
+            CARD_MD: render_markdown(card).encode(),
+            CARD_JSON: json.dumps(card, indent=2).encode(),
+            SBOM_ASSET: sbom(image, Path(tmp) / SBOM_ASSET).read_bytes(),
         }
         if metrics is not None:
             assets["metrics.json"] = json.dumps(metrics, indent=2).encode()

@@ -110,3 +110,86 @@ def test_release_tags_must_be_semver(hub):
 def test_release_notes_carry_a_machine_line():
     text = notes("r@sha256:" + "1" * 64, "3", "ab" * 32, {"pr_auc": 0.5}, {"data": {"passed": True}})
     assert "| pr_auc | 0.5000 |" in text and json.dumps({"image": "r@sha256:" + "1" * 64}).strip("}") in text
+
+
+IMAGE = "127.0.0.1:5000/m@sha256:" + "1" * 64
+
+
+def _card() -> dict:
+    from mlgate.evidence.bootstrap import METRICS
+
+    verdict = {"passed": True, "failed": [], "checks": 3}
+    return {
+        "model": {"name": "m", "version": "", "estimator": "hgb", "sha256": "ab" * 32, "threshold": 0.2},
+        "intended_use": "Rank records for review.",
+        "limitations": "Demo.",
+        "training_data": {
+            "path": "data/t.csv",
+            "data_md5": "d" * 32,
+            "rows": 50000,
+            "test_rows": 10000,
+            "target": "is_fraud",
+            "positive_label": 1,
+            "prevalence": 0.032,
+            "schema": {},
+            "features": {"numeric": ["amount"], "categorical": []},
+        },
+        "metrics": {name: {"value": 0.5, "low": 0.4, "high": 0.6} for name in METRICS},
+        "segments": [],
+        "smallest_segment": None,
+        "gates": {"data": verdict, "model": verdict},
+        "lineage": {"git_sha": "c" * 40, "mlflow_run_id": "r1", "image": None, "data_md5": "d" * 32, "created": "t"},
+        "approvals": [],
+    }
+
+
+@pytest.fixture
+def released_image(monkeypatch):
+    """What verify() and sbom() read out of a gated image, without an engine (tests/deploy/test_promotion.py
+    and tests/deploy/test_sbom.py cover those against real images)."""
+    from mlgate.deploy.binding import Bound
+
+    state = {"card": _card()}
+
+    def verify(image, model_to):
+        (model_to / "gates").mkdir(parents=True)
+        for gate in ("data", "model"):
+            (model_to / "gates" / f"{gate}_gate.json").write_text(json.dumps({"passed": True, "checks": []}))
+        if state["card"] is not None:
+            (model_to / "card.json").write_text(json.dumps(state["card"]))
+        (model_to / "card.md").write_text("# baked card\n")
+        return Bound(image, "3", "ab" * 32, "c" * 40, {})
+
+    def sbom(image, dest):
+        dest.write_text('{"bomFormat": "CycloneDX"}')
+        return dest
+
+    monkeypatch.setattr("mlgate.release.verify", verify)
+    monkeypatch.setattr("mlgate.release.sbom", sbom)
+    return state
+
+
+def test_every_release_carries_the_model_card_with_its_digest_and_the_sbom(hub, released_image, tmp_path):
+    from mlgate.config import load_params
+    from mlgate.release import publish
+
+    gh, _ = hub
+    publish(load_params(FIXTURE_PARAMS), "v1.0.0", IMAGE, gh)
+    release = gh.release_by_tag("v1.0.0")
+    assets = {a["name"]: a for a in release["assets"]}
+    assert {"card.md", "card.json", "sbom.cdx.json", MODEL_ASSET} <= assets.keys()
+    card = json.loads(gh.download_asset(assets["card.json"], tmp_path / "card.json").read_text())
+    assert card["lineage"]["image"] == IMAGE and card["model"]["version"] == "3"
+    markdown = gh.download_asset(assets["card.md"], tmp_path / "card.md").read_text()
+    assert f"- image `{IMAGE}`" in markdown and "# Model card: m 3" in markdown
+    sbom = json.loads(gh.download_asset(assets["sbom.cdx.json"], tmp_path / "sbom.json").read_text())
+    assert sbom == {"bomFormat": "CycloneDX"}
+
+
+def test_an_image_without_a_model_card_is_not_released(hub, released_image):
+    from mlgate.config import load_params
+    from mlgate.release import publish
+
+    released_image["card"] = None
+    with pytest.raises(MlgateError, match=r"no model card in /model \(the pipeline writes it with `mlgate card`"):
+        publish(load_params(FIXTURE_PARAMS), "v1.0.0", IMAGE, hub[0])

@@ -155,3 +155,34 @@ def test_report_between_two_commits_that_differ_in_a_hyperparameter(repo: Path):
         )
     gates = [json.loads((repo / f"reports/{g}_gate.json").read_text())["passed"] for g in ("data", "model")]
     assert ("All gates passed" in result.stdout) == all(gates)
+
+
+def test_committed_results_that_code_no_longer_reproduces_fail_in_one_line(repo: Path, tmp_path: Path):
+    """Issue 14: gate code changed without refreshing dvc.lock -> `mlgate check-results` (CI's step after
+    repro) fails naming the stages and the file; a retrained model (new run id, same bytes otherwise) passes."""
+    import shutil
+
+    clone = tmp_path / "clone"
+    shutil.copytree(repo, clone, symlinks=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=clone, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "results"], cwd=clone, check=True)
+    before = json.loads((clone / "metrics/metrics.json").read_text())
+    retrained = _dvc("repro", "--force", "--single-item", "train", cwd=clone)
+    assert retrained.returncode == 0, retrained.stderr
+    assert (clone / "dvc.lock").read_text() != subprocess.check_output(
+        ["git", "show", "HEAD:dvc.lock"], cwd=clone, text=True
+    )
+    passed = run_cli("check-results", cwd=clone)
+    assert passed.returncode == 0, passed.stderr
+    assert json.loads((clone / "metrics/metrics.json").read_text()) == before
+
+    checks = clone / "src/mlgate/gates/checks.py"
+    checks.write_text(checks.read_text() + "\n# a gate change committed without `make run`\n")
+    subprocess.run([*GIT, "commit", "-qam", "change a gate"], cwd=clone, check=True)
+    assert _dvc("repro", cwd=clone).returncode == 0
+    failed = run_cli("check-results", cwd=clone)
+    assert failed.returncode == 1
+    assert failed.stderr == (
+        "error: dvc.lock is stale: stages 'data_gate', 'model_gate' changed (src/mlgate/gates/checks.py); "
+        "run `make run` and commit dvc.lock and metrics/\n"
+    )

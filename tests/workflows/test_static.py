@@ -180,8 +180,39 @@ def test_write_grants_are_where_they_are_needed():
         "contents": {"release.yml:github-release", "monitor.yml:retrain"},  # the release; the retraining branch
         "deployments": deploys,
         "issues": {"monitor.yml:issue"},  # the monitoring finding's issue, and nothing else
+        # OIDC only for the build provenance attestation of the pushed image (no cloud login uses it)
+        "id-token": {"_publish.yml:publish", "main.yml:publish", "release.yml:publish"},
+        "attestations": {"_publish.yml:publish", "main.yml:publish", "release.yml:publish"},
     }
-    assert "id-token" not in str(grants)  # no OIDC until a cloud login needs it
+
+
+def test_the_pushed_digest_gets_a_provenance_attestation_except_on_forks_and_act():
+    """act has no OIDC token and cannot run it: the step is checked here."""
+    job = _wf("_publish.yml")["jobs"]["publish"]
+    steps = job["steps"]
+    push = next(i for i, s in enumerate(steps) if s.get("id") == "push")
+    attest = [s for s in steps if s.get("uses", "").startswith("actions/attest-build-provenance@")]
+    assert len(attest) == 1 and steps.index(attest[0]) > push
+    assert attest[0]["with"] == {
+        "subject-name": "${{ steps.push.outputs.name }}",
+        "subject-digest": "${{ steps.push.outputs.digest }}",
+        "push-to-registry": True,
+    }
+    assert attest[0]["if"] == "${{ !github.event.repository.fork && !env.ACT }}"
+    assert job["permissions"] == {"contents": "read", "packages": "write", "id-token": "write", "attestations": "write"}
+    for caller in ("main.yml", "release.yml"):
+        assert _wf(caller)["jobs"]["publish"]["permissions"] == job["permissions"], caller
+
+
+def test_the_pipeline_checks_committed_results_and_bakes_the_model_card():
+    """check-results right after repro (its one line is the job's failure); the card before the model upload."""
+    steps = _wf("_pipeline.yml")["jobs"]["pipeline"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    assert runs.index("mlgate check-results") == runs.index("make repro") + 1
+    card = runs.index("mlgate card")
+    upload = next(i for i, s in enumerate(steps) if s.get("with", {}).get("name") == "model")
+    assert runs.index("mlgate register") < card < upload
+    assert steps[card]["env"] == {"MLGATE_MODEL_VERSION": "${{ steps.register.outputs.model-version }}"}
 
 
 def test_jobs_that_pull_images_may_read_packages():

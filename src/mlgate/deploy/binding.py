@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgate.deploy.image import docker, ensure_local
+from mlgate.deploy.image import copy_out, docker, ensure_local
 from mlgate.errors import MlgateError
 from mlgate.registry import GATES, GATES_DIR, check_binding
 
@@ -77,10 +77,4 @@ def verify(image: str, model_to: Path | None = None) -> Bound:
 
 
 def _copy_model(image: str, dest: Path) -> Path:
-    """/model of the image, copied out of a created (never started) container."""
-    container = docker("create", image).stdout.strip()
-    try:
-        docker("cp", f"{container}:/model", str(dest / "model"))
-    finally:
-        docker("rm", "-f", container, check=False)
-    return dest / "model"
+    return copy_out(image, "/model", dest / "model")

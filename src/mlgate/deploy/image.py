@@ -6,10 +6,12 @@ docker binary and base image to use comes from the environment (MLGATE_DOCKER, B
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import subprocess
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,8 @@ from mlgate.errors import MlgateError
 from mlgate.fingerprint import model_sha256
 
 DOCKERFILE = Path("deploy/Dockerfile")
+SBOM_PATH = "/sbom.cdx.json"  # the CycloneDX SBOM of the image's Python environment (deploy/Dockerfile)
+SBOM_LABEL = "io.mlgate.sbom.sha256"
 
 
 def docker_bin() -> str:
@@ -62,15 +66,42 @@ def build(
         "SOURCE": source(context),
         "TRUSTED_TYPES": ",".join(trusted_types or []),
     }
-    args = ["build", "-q", "-f", str(context / DOCKERFILE), "-t", tag]
+    common = ["build", "-q", "-f", str(context / DOCKERFILE)]
+    if base_image or os.environ.get("BASE_IMAGE"):
+        common += ["--build-arg", f"BASE_IMAGE={base_image or os.environ['BASE_IMAGE']}"]
+    if ca := os.environ.get("MLGATE_PIP_CA"):  # a TLS-intercepting proxy between the build and PyPI
+        common += ["--secret", f"id=pipca,src={ca}"]
+    # The SBOM stage first (its layers are the image's own, cached): its sha256 becomes a label of the image.
+    with tempfile.TemporaryDirectory(prefix="mlgate-sbom-") as tmp:
+        docker(*common, "--target", "sbom-file", "--output", f"type=local,dest={tmp}", str(context))
+        build_args["SBOM_SHA256"] = hashlib.sha256((Path(tmp) / SBOM_PATH.lstrip("/")).read_bytes()).hexdigest()
+    args = [*common, "-t", tag]
     for key, value in build_args.items():
         args += ["--build-arg", f"{key}={value}"]
-    if base_image or os.environ.get("BASE_IMAGE"):
-        args += ["--build-arg", f"BASE_IMAGE={base_image or os.environ['BASE_IMAGE']}"]
-    if ca := os.environ.get("MLGATE_PIP_CA"):  # a TLS-intercepting proxy between the build and PyPI
-        args += ["--secret", f"id=pipca,src={ca}"]
     docker(*args, str(context))
     return docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+
+
+def copy_out(image: str, path: str, dest: Path) -> Path:
+    """`path` of the image, copied out of a created (never started) container."""
+    container = docker("create", image).stdout.strip()
+    try:
+        docker("cp", f"{container}:{path}", str(dest))
+    finally:
+        docker("rm", "-f", container, check=False)
+    return dest
+
+
+def sbom(image: str, dest: Path) -> Path:
+    """The image's SBOM copied to `dest`, checked against the sha256 its label states."""
+    found = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout) or {}
+    if not found.get(SBOM_LABEL):
+        raise MlgateError(f"{image}: no {SBOM_LABEL} label (built before SBOMs; rebuild it with `make image`)")
+    copy_out(image, SBOM_PATH, dest)
+    got = hashlib.sha256(dest.read_bytes()).hexdigest()
+    if got != found[SBOM_LABEL]:
+        raise MlgateError(f"{image}: {SBOM_PATH} is {got[:12]}, the label says {found[SBOM_LABEL][:12]}")
+    return dest
 
 
 def _binding(model_dir: Path) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from mlgate import tracking
 from mlgate.config import Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.features import feature_spec
-from mlgate.model_io import RUN_FILE, trusted_types
+from mlgate.model_io import RUN_FILE, SKOPS_FILE, canonical_skops, trusted_types
 from mlgate.pipeline.model import build_pipeline
 from mlgate.serve.loaded import SERVING_FILE, SMOKE_FILE
 from mlgate.versioning import data_md5
@@ -52,6 +52,7 @@ def run(params: Params) -> None:
 
         shutil.rmtree(model_dir)
     mlflow.sklearn.save_model(model, model_dir, **kwargs)
+    canonical_skops(model_dir / SKOPS_FILE)  # same data, code and seed: same bytes, same fingerprint
     FeatureSchema.from_frame(X, spec, params.schema_).save(model_dir)
     serving = {
         "threshold": params.evaluate.threshold,
