@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import edit_params
-from tests.workflows.test_act import BY_NAME, READ_TOKEN, World, _pr_event
+from tests.conftest import _run_sample_project
+from tests.workflows.test_act import BY_NAME, READ_TOKEN, World, _pr_event, model_change
 
 
 def _stamp(line: dict) -> float:
@@ -37,13 +37,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-pr-") as tmp:
-        world = World(Path(tmp), actions_cache=args.actions_cache)
+        seed, root = Path(tmp) / "seed", Path(tmp) / "world"
+        seed.mkdir()
+        root.mkdir()
+        _run_sample_project(seed)  # the template as shipped
+        world = World(root, seed, actions_cache=args.actions_cache)
         try:
             base = world.sha("main")
             for n in range(1, args.runs + 1):
-                head = world.commit(
-                    f"bench-{n}", "main", lambda w, n=n: edit_params(w / "params.yaml", "train.seed", 42 + n)
-                )
+                head = world.commit(f"bench-{n}", "main", model_change("train.seed", 42 + n))
                 world.add_pull(n, head)
                 run_id, rc, _ = world.run(BY_NAME["pr"], _pr_event(n, head, base), head, READ_TOKEN, jobs=args.jobs)
                 lines = [line for line in world.last_lines if line.get("time")]
@@ -57,7 +59,7 @@ def main() -> None:
                 print(f"  {'push to report (pr-report uploaded)':<45} {to_report}   target <= 90 s")
                 print(f"  {'total (act wall time)':<45} {wall:6.1f} s")
                 if rc != 0:
-                    sys.exit(f"the PR workflow failed: see {Path(tmp) / f'run-{run_id}-pr.log'}")
+                    sys.exit(f"the PR workflow failed: see {root / f'run-{run_id}-pr.log'}")
         finally:
             world.server.shutdown()
 
