@@ -48,6 +48,7 @@ STAND_INS = {
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
     "marocchino/sticky-pull-request-comment": "sticky-comment",
+    "actions/attest-build-provenance": "attest-build-provenance",
 }
 
 
