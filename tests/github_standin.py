@@ -59,13 +59,14 @@ def _new_id(state: dict) -> int:
     return state["next_id"]
 
 
-def add_pull(state_path: Path, number: int, head_sha: str, repository: str = "", state: str = "open") -> None:
-    """Seed an open pull request (what a real PR's head would be)."""
+def add_pull(
+    state_path: Path, number: int, head_sha: str, repository: str = "", state: str = "open", ref: str = ""
+) -> None:
+    """Seed an open pull request (what a real PR's head would be; GitHub always names the head branch)."""
+    head = {"sha": head_sha, "ref": ref or f"feature-{number}", "repo": {"full_name": repository}}
     with _state(Path(state_path), write=True) as data:
         data["pulls"] = [p for p in data["pulls"] if p["number"] != number]
-        data["pulls"].append(
-            {"number": number, "state": state, "head": {"sha": head_sha, "repo": {"full_name": repository}}}
-        )
+        data["pulls"].append({"number": number, "state": state, "head": head})
 
 
 class Handler(BaseHTTPRequestHandler):
