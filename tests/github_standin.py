@@ -32,6 +32,7 @@ EMPTY = {
     "pulls": [],
     "comments": [],
     "issues": [],
+    "approvals": {},  # run id -> GitHub's environment reviews of that run
 }
 REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 
@@ -350,6 +351,10 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, issue)
 
     # --- pulls and comments ----------------------------------------------------------------------
+    def run_approvals(self, match, _query) -> None:
+        with _state(self.state_path, write=False) as state:
+            self._send(200, (state.get("approvals") or {}).get(match["run"], []))
+
     def list_pulls(self, match, query) -> None:
         wanted = query.get("state", ["open"])[0]
         with _state(self.state_path, write=False) as state:
@@ -417,6 +422,7 @@ ROUTES = [
     (REPO + r"/releases/tags/(?P<tag>[^/]+)", "GET", Handler.release_by_tag),
     (REPO + r"/releases/assets/(?P<id>\d+)", "GET", Handler.download_asset),
     (r"/uploads" + REPO + r"/releases/(?P<id>\d+)/assets", "POST", Handler.upload_asset),
+    (REPO + r"/actions/runs/(?P<run>\d+)/approvals", "GET", Handler.run_approvals),
     (REPO + r"/pulls", "GET", Handler.list_pulls),
     (REPO + r"/pulls", "POST", Handler.create_pull),
     (REPO + r"/issues", "GET", Handler.list_issues),

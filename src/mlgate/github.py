@@ -188,6 +188,10 @@ class GitHub:
         return dest
 
     # --- pull requests and comments --------------------------------------------------------------
+    def run_approvals(self, run_id: str) -> list[dict]:
+        """Who approved or rejected the environments of a workflow run (environments with required reviewers)."""
+        return self.call("GET", f"{self._repo}/actions/runs/{run_id}/approvals") or []
+
     def open_pulls(self) -> list[dict]:
         return self.pages(f"{self._repo}/pulls?state=open")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import tarfile
@@ -21,7 +22,7 @@ from mlgate.deploy.image import sbom
 from mlgate.errors import MlgateError
 from mlgate.evidence.card import CARD_JSON, CARD_MD, render_markdown
 from mlgate.fingerprint import model_sha256
-from mlgate.github import GitHub
+from mlgate.github import GitHub, GitHubError
 
 TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 MODEL_ASSET = "model.tar.gz"
@@ -67,6 +68,22 @@ def release_card(model_dir: Path, image: str, version: str) -> dict:
     return card
 
 
+def approvals(github: GitHub, run_id: str | None) -> list[dict]:
+    """Who approved each environment of this release run (GitHub's environment reviews); none without
+    required reviewers, or off GitHub. Unreadable reviews stop the release: the card would claim none."""
+    if not run_id:
+        return []
+    try:
+        reviews = github.run_approvals(run_id)
+    except GitHubError as exc:
+        raise MlgateError(f"deployment approvals of run {run_id}: {exc}") from None
+    return [
+        {"environment": env.get("name", ""), "user": (r.get("user") or {}).get("login", ""), "state": r.get("state")}
+        for r in reviews
+        for env in r.get("environments") or []
+    ]
+
+
 def publish(params: Params, tag: str, image: str, github: GitHub | None = None) -> dict:
     """Create the release for `tag` (vMAJOR.MINOR.PATCH) of a verified image, with its model, model card
     and SBOM (both read from the image, the SBOM checked against its label) as assets.
@@ -79,6 +96,7 @@ def publish(params: Params, tag: str, image: str, github: GitHub | None = None) 
         model_dir = Path(tmp) / "model"
         bound = verify(image, model_to=model_dir)
         card = release_card(model_dir, image, bound.model_version)
+        card["approvals"] = approvals(github, os.environ.get("GITHUB_RUN_ID"))
         verdicts = {g: json.loads((model_dir / "gates" / f"{g}_gate.json").read_text()) for g in ("data", "model")}
         metrics_file = Path(params.evaluate.metrics_file)
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None

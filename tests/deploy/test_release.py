@@ -14,7 +14,7 @@ from mlgate.fingerprint import model_sha256
 from mlgate.github import GitHub, pr_for_head
 from mlgate.release import MODEL_ASSET, notes, production_model
 from tests.conftest import FIXTURE_PARAMS, ROOT, run_cli
-from tests.github_standin import add_pull, start
+from tests.github_standin import EMPTY, add_pull, start
 
 HEAD = "a" * 40
 
@@ -193,3 +193,28 @@ def test_an_image_without_a_model_card_is_not_released(hub, released_image):
     released_image["card"] = None
     with pytest.raises(MlgateError, match=r"no model card in /model \(the pipeline writes it with `mlgate card`"):
         publish(load_params(FIXTURE_PARAMS), "v1.0.0", IMAGE, hub[0])
+
+
+def test_the_release_card_names_who_approved_each_environment(hub, released_image, tmp_path, monkeypatch):
+    """GitHub's environment reviews of this release run (required reviewers) go into the card; a run without
+    reviewers has none; reviews that cannot be read stop the release rather than claim none."""
+    from mlgate.config import load_params
+    from mlgate.release import publish
+
+    gh, state_path = hub
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    review = {"state": "approved", "user": {"login": "release-lead"}, "environments": [{"name": "production"}]}
+    state.setdefault("approvals", {})["4242"] = [review]
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.write_text(json.dumps({**EMPTY, **state}))
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    publish(load_params(FIXTURE_PARAMS), "v1.0.0", IMAGE, gh)
+    assets = {a["name"]: a for a in gh.release_by_tag("v1.0.0")["assets"]}
+    card = json.loads(gh.download_asset(assets["card.json"], tmp_path / "card.json").read_text())
+    assert card["approvals"] == [{"environment": "production", "user": "release-lead", "state": "approved"}]
+    markdown = gh.download_asset(assets["card.md"], tmp_path / "card.md").read_text()
+    assert "- production: approved by release-lead (approved)" in markdown
+
+    down = GitHub("http://127.0.0.1:9", "acme/model", "t")  # GitHub unreachable
+    with pytest.raises(MlgateError, match=r"deployment approvals of run 4242: .*unreachable"):
+        publish(load_params(FIXTURE_PARAMS), "v1.0.1", IMAGE, down)
