@@ -386,7 +386,13 @@ def test_tag_v1_0_0_releases_main_image_through_staging_and_production(world):
         assert world.deployments(env)[0] == (image, "success"), env
     (release,) = [r for r in world.github()["releases"] if r["tag_name"] == "v1.0.0"]
     assert image in release["body"]
-    assert world.github()["assets"], "the release carries the model and its verdicts"
+    assets = {a["name"]: a for a in world.github()["assets"] if a["release_id"] == release["id"]}
+    assert {"card.json", "card.md", "sbom.cdx.json", "data_gate.json", "model_gate.json"} <= assets.keys()
+    card = json.loads((world.state.parent / "assets" / str(assets["card.json"]["id"])).read_text())
+    assert card["lineage"]["image"] == image and card["lineage"]["git_sha"] == sha  # what was released, from where
+    assert card["training_data"]["rows"] > 0 and card["gates"]["model"]["passed"]
+    assert card["metrics"]["pr_auc"]["low"] < card["metrics"]["pr_auc"]["high"]  # metrics with intervals
+    assert card["approvals"] == []  # no required reviewers in this repository
 
 
 def test_pr2_report_shows_the_production_model_on_its_test_set(world):
