@@ -50,14 +50,19 @@ def body(report: dict, run_url: str) -> str:
     )
 
 
-def file_issue(report_path: Path, repo: str, run_url: str = "") -> str:
-    """Open or update the issue of the report's model version; a passing report files nothing."""
+def read_report(report_path: Path) -> dict:
+    """The monitor's JSON report, or one line saying why it cannot be read (both the issue and retraining need it)."""
     if not report_path.is_file():
         raise MlgateError(f"{report_path}: no monitor report (run `mlgate monitor run` first)")
     try:
-        report = json.loads(report_path.read_text())
+        return json.loads(report_path.read_text())
     except json.JSONDecodeError as exc:
         raise MlgateError(f"{report_path}: not JSON") from exc
+
+
+def file_issue(report_path: Path, repo: str, run_url: str = "") -> str:
+    """Open or update the issue of the report's model version; a passing report files nothing."""
+    report = read_report(report_path)
     if report.get("passed"):
         return "no blocking finding: no issue filed"
     if not REPO.match(repo):

@@ -11,7 +11,6 @@ the job passes a token secret that can (see monitor.yml).
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from mlgate.errors import MlgateError
 from mlgate.github import GitHub
-from mlgate.monitor.issue import body, title
+from mlgate.monitor.issue import body, read_report, title
 
 TRACKED_OUTPUTS = ("dvc.lock", "metrics", "plots")
 BOT = ("-c", "user.name=github-actions[bot]", "-c", "user.email=41898282+github-actions[bot]@users.noreply.github.com")
@@ -52,12 +51,7 @@ def _push_env(token: str) -> dict:
 
 def retrain(report_path: Path, base: str, run_url: str = "", today: str | None = None) -> str:
     """Open the retraining pull request of the report's model version (none when it passed or one is open)."""
-    if not report_path.is_file():
-        raise MlgateError(f"{report_path}: no monitor report (run `mlgate monitor run` first)")
-    try:
-        report = json.loads(report_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise MlgateError(f"{report_path}: not JSON") from exc
+    report = read_report(report_path)
     if report.get("passed"):
         return "no blocking finding: no retraining"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,100}", base) or ".." in base:
