@@ -55,19 +55,19 @@ summary: install ## Print the metrics and where the outputs are
 
 run: repro summary ## Set up, get data, run the gated pipeline, print the summary
 
-# The suite runs in two parts: everything that does not need the Docker engine in parallel (pytest-xdist,
-# one worker per core), then the container and workflow tests in one process, in order: they share one
-# engine, fixed container names and ports, and the act scenario's runs follow each other. Its processes
-# share bytecode even where the environment disables writing it (PYTHONDONTWRITEBYTECODE): the suite
-# starts hundreds of Python processes that import the same libraries. tests/project reads the project's
-# own data, so `data` comes first.
+# One pytest session, in parallel (pytest-xdist). Tests that share the Docker engine are grouped by the
+# deployment world they own (tests/conftest.py): each world has its own container names and ports, so the
+# act scenario's repositories and the promotion fault matrix run side by side, each in order inside its
+# worker, and they start first (they are the longest). They mostly wait on containers and workflow runs,
+# so `make test` starts at least 4 workers even on 2 cores. Processes share bytecode even where the
+# environment disables writing it (PYTHONDONTWRITEBYTECODE): the suite starts hundreds of Python processes
+# that import the same libraries. tests/project reads the project's own data, so `data` comes first.
 PYTEST_WORKERS ?= auto
-PYTEST := PYTHONDONTWRITEBYTECODE= pytest -n $(PYTEST_WORKERS) --dist loadgroup
-ENGINE_TESTS := container or workflows
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(4, os.cpu_count() or 1))')
+PYTEST := PYTHONDONTWRITEBYTECODE= pytest --dist loadgroup --no-loadscope-reorder
 
 test: data ## Run the whole test suite (the project's data first: tests/project reads it)
-	$(PYTEST) -m "not ($(ENGINE_TESTS))"
-	PYTHONDONTWRITEBYTECODE= pytest -m "$(ENGINE_TESTS)"
+	$(PYTEST) -n $(TEST_WORKERS)
 
 lint: install ## ruff check and format check
 	ruff check src tests benchmarks
@@ -94,7 +94,7 @@ bench-serve: install ## Same model behind mlflow models serve and mlgate serve, 
 	python benchmarks/bench_serve.py
 
 test-unit: data ## Unit, data, model, project and in-process serving tests with coverage (no Docker, act, browser)
-	$(PYTEST) -m "not container and not e2e and not workflows and not browser" --cov=mlgate --cov-report=xml --cov-report=term
+	$(PYTEST) -n $(PYTEST_WORKERS) -m "not container and not e2e and not workflows and not browser" --cov=mlgate --cov-report=xml --cov-report=term
 
 bench-pr: install ## The PR workflow under act (fresh clone, warm uv cache): wall time per job, push to report, total
 	python benchmarks/bench_pr.py

@@ -33,17 +33,27 @@ SMALL_ROWS = 6000
 BIN = Path(sys.executable).parent
 
 
+# Module fixtures that own a deployment world on the one Docker engine, each with its own container names and
+# ports: each world's tests run in order in one worker, beside the other worlds. Longest first.
+ENGINE_WORLDS = ("world", "side_world", "stack", "tracked_world")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """tests/project is marked `project`. xdist groups (`--dist loadgroup`): one Docker engine with fixed names
-    and ports 18101-18103 means every test that uses it runs in one worker; tests sharing a module-scoped fixture
-    (a pipeline run, a server) stay in one worker so it is built once."""
+    """tests/project is marked `project`. xdist groups (`--dist loadgroup`): one group per deployment world;
+    every other test of the engine in one more group (fixed names: tests/serve); tests sharing a module-scoped
+    fixture (a pipeline run, a server) stay in one worker so it is built once. The worlds are scheduled first
+    (`make test` passes --no-loadscope-reorder): they take longest."""
+    rank: dict[str, int] = {}
     for item in items:
         if item.path.is_relative_to(ROOT / "tests/project"):
             item.add_marker(pytest.mark.project)
         if {"container", "workflows"} & {m.name for m in item.iter_markers()} or "engine" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("docker"))
+            owner = next((f for f in ENGINE_WORLDS if f in item.fixturenames), None)
+            item.add_marker(pytest.mark.xdist_group(f"docker-{owner}" if owner else "docker"))
+            rank[item.nodeid] = ENGINE_WORLDS.index(owner) if owner else len(ENGINE_WORLDS)
         elif _uses_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: rank.get(item.nodeid, len(ENGINE_WORLDS) + 1))
 
 
 def _uses_module_fixture(item: pytest.Item) -> bool:

@@ -36,7 +36,15 @@ from tests.github_standin import start
 pytestmark = pytest.mark.container
 REPO = "127.0.0.1:5000/mlgate-promotion"
 ENVS = ("dev", "staging", "production")
-PORTS = {"dev": 18101, "staging": 18102, "production": 18103}
+# Its own containers and ports (deploy/environments.yaml's `container:`): the act scenario deploys the
+# template's mlgate-<env> on the same engine at the same time (`make test` runs them in parallel).
+PORTS = {"dev": 18111, "staging": 18112, "production": 18113}
+CONTAINER = "mlgate-promotion-{}"
+ENVIRONMENTS = {
+    "environments": {
+        e: {"docker_port": p, "namespace": f"mlgate-{e}", "container": CONTAINER.format(e)} for e, p in PORTS.items()
+    }
+}
 
 FAULTY_DOCKER = """#!{python}
 # The real docker CLI, except the Nth call whose arguments contain every word of FAULT_ON fails.
@@ -78,6 +86,7 @@ def stack(engine, mlflow_server, tmp_path_factory, sample):
     work = tmp_path_factory.mktemp("promotion")
     shutil.copy(FIXTURE_PARAMS, work / "params.yaml")
     shutil.copytree(ROOT / "deploy", work / "deploy")
+    (work / "deploy/environments.yaml").write_text(json.dumps(ENVIRONMENTS))
     write_csv(sample, work / "data/transactions.csv")
     track_data(work)
     images, versions = {}, {}
@@ -113,7 +122,7 @@ def stack(engine, mlflow_server, tmp_path_factory, sample):
         )
     yield {"work": work, "images": images, "versions": versions, "server": mlflow_server}
     for env in ENVS:
-        docker("rm", "-f", f"mlgate-{env}", f"mlgate-{env}-next", check=False)
+        docker("rm", "-f", CONTAINER.format(env), CONTAINER.format(env) + "-next", check=False)
 
 
 @pytest.fixture
@@ -189,8 +198,8 @@ def staging_v1(site, stack):
 FAULTS = [
     # (id, docker fault, expected message)
     ("pull", "pull", "docker pull failed: injected fault"),
-    ("run-candidate", "run mlgate-staging-next", "docker run failed: injected fault"),
-    ("run-swap", "run 18102", "run failed: docker run failed: injected fault"),
+    ("run-candidate", "run mlgate-promotion-staging-next", "docker run failed: injected fault"),
+    ("run-swap", "run 18112", "run failed: docker run failed: injected fault"),
     ("tag-push", "push :staging", "tag failed: docker push failed: injected fault"),
     ("registry-down", "pull :staging", "registry: cannot read"),
 ]
@@ -301,7 +310,7 @@ def test_promotion_rollback_and_forged_records(site, stack):
 
 def test_registry_target_smoke_tests_then_moves_the_tag(site, stack):
     _, params = site
-    docker("rm", "-f", "mlgate-dev", check=False)
+    docker("rm", "-f", CONTAINER.format("dev"), check=False)
     done = deploy(params, "dev", stack["images"]["v2"], "registry")
     assert done.says == "promoted in the registry (no long-running service)"
     assert tag_digest(f"{REPO}:dev") == stack["images"]["v2"]

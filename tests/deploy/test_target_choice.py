@@ -52,3 +52,19 @@ def test_source_is_the_building_repository(monkeypatch, tmp_path):
     assert source(tmp_path) == "https://github.com/forker/m"  # no token in a label
     subprocess.run(["git", "remote", "set-url", "origin", "git@github.com:forker/m.git"], cwd=tmp_path, check=True)
     assert source(tmp_path) == "https://github.com/forker/m"
+
+
+def test_two_projects_on_one_engine_name_their_own_containers(tmp_path):
+    """Each docker-target environment is one container: named mlgate-<env> unless the project names its own,
+    so two projects on a shared engine do not replace each other's service."""
+    from mlgate.deploy.environments import environment
+    from mlgate.deploy.targets import DockerTarget
+
+    path = tmp_path / "environments.yaml"
+    path.write_text(
+        "environments:\n"
+        "  dev: {docker_port: 18101, namespace: a-dev}\n"
+        "  staging: {docker_port: 18202, namespace: b-staging, container: shop-staging}\n"
+    )
+    assert DockerTarget().container(environment("dev", path)) == "mlgate-dev"
+    assert DockerTarget().container(environment("staging", path)) == "shop-staging"

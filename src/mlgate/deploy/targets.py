@@ -43,7 +43,7 @@ class DockerTarget:
     says = "running on the local Docker engine"
 
     def container(self, env: Environment) -> str:
-        return f"mlgate-{env.name}"
+        return env.container
 
     def current(self, env: Environment) -> str | None:
         result = docker(
