@@ -38,22 +38,30 @@ BIN = Path(sys.executable).parent
 ENGINE_WORLDS = ("world", "side_world", "stack", "tracked_world")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """tests/project is marked `project`. xdist groups (`--dist loadgroup`): one group per deployment world;
     every other test of the engine in one more group (fixed names: tests/serve); tests sharing a module-scoped
-    fixture (a pipeline run, a server) stay in one worker so it is built once. The worlds are scheduled first
-    (`make test` passes --no-loadscope-reorder): they take longest."""
-    rank: dict[str, int] = {}
-    for item in items:
-        if item.path.is_relative_to(ROOT / "tests/project"):
-            item.add_marker(pytest.mark.project)
-        if {"container", "workflows"} & {m.name for m in item.iter_markers()} or "engine" in item.fixturenames:
-            owner = next((f for f in ENGINE_WORLDS if f in item.fixturenames), None)
-            item.add_marker(pytest.mark.xdist_group(f"docker-{owner}" if owner else "docker"))
-            rank[item.nodeid] = ENGINE_WORLDS.index(owner) if owner else len(ENGINE_WORLDS)
-        elif _uses_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    items.sort(key=lambda item: rank.get(item.nodeid, len(ENGINE_WORLDS) + 1))
+    fixture (a pipeline run, a server) stay in one worker so it is built once. Marked as each item is
+    collected: xdist's worker turns the groups into node ids in its own collection_modifyitems."""
+    if item.path.is_relative_to(ROOT / "tests/project"):
+        item.add_marker(pytest.mark.project)
+    if _engine_rank(item) is not None:
+        owner = next((f for f in ENGINE_WORLDS if f in item.fixturenames), None)
+        item.add_marker(pytest.mark.xdist_group(f"docker-{owner}" if owner else "docker"))
+    elif _uses_module_fixture(item):
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def _engine_rank(item: pytest.Item) -> int | None:
+    """Where a test of the Docker engine starts: the worlds first, longest first; None for the others."""
+    if not ({"container", "workflows"} & {m.name for m in item.iter_markers()} or "engine" in item.fixturenames):
+        return None
+    return next((i for i, f in enumerate(ENGINE_WORLDS) if f in item.fixturenames), len(ENGINE_WORLDS))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The worlds are scheduled first (`make test` passes --no-loadscope-reorder): they take longest."""
+    items.sort(key=lambda item: rank if (rank := _engine_rank(item)) is not None else len(ENGINE_WORLDS) + 1)
 
 
 def _uses_module_fixture(item: pytest.Item) -> bool:
