@@ -40,6 +40,7 @@ BIN = Path(sys.executable).parent
 OWNER_REPO = "acme/mlgate"
 WRITE_TOKEN, READ_TOKEN = "ghs_write_token", "ghs_read_token"  # what GitHub hands a job, not a secret
 ENVIRONMENTS = "deploy/environments.yaml"
+LEAKS = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
 ACTOR = "acme-dev"  # github.actor: the registry user when vars.REGISTRY_USER is unset, as on GHCR
 STAND_INS = {
     "actions/checkout": "checkout",
@@ -242,7 +243,10 @@ class World:
         for job in jobs or []:
             cmd += ["-j", job]
         start = time.monotonic()
-        result = subprocess.run(cmd, cwd=clone, capture_output=True, text=True, timeout=2400, env={**os.environ, **env})
+        # A runner has no make or pytest of ours around it: `make test`'s MAKEFLAGS (command-line variables)
+        # and the harness's PYTEST_* would reach the jobs' own make and pytest.
+        runner = {k: v for k, v in os.environ.items() if k not in LEAKS and not k.startswith("PYTEST_")}
+        result = subprocess.run(cmd, cwd=clone, capture_output=True, text=True, timeout=2400, env={**runner, **env})
         wall = time.monotonic() - start
         lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
         messages = "\n".join(str(line.get("msg", "")) for line in lines)
