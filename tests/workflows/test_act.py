@@ -225,6 +225,7 @@ class World:
             # The tests job runs `make test-unit` as on GitHub, on one file: the whole unit suite already runs
             # outside act (`make test`), and twice more inside it cost ~10 minutes of a CI run.
             "PYTEST_ADDOPTS": "tests/code/test_config.py",
+            "PYTEST_WORKERS": "0",  # one file: xdist's workers would cost more than they save
             # The runner's PATH: no test venv; each job's setup puts its own .venv first.
             "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN)),
         }
