@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -172,3 +175,29 @@ def test_lift_fits_any_prevalence():
     assert normalised_lift(0.95, 0.9) == pytest.approx(0.5)  # a 90 % positive target can still show a lift
     assert normalised_lift(0.9, 0.9) == pytest.approx(0.0)
     assert normalised_lift(1.0, 0.03) == pytest.approx(1.0)
+
+
+def test_the_embedded_store_answers_no_alias_without_starting_mlflow_and_a_real_alias_still_counts(
+    workdir, params, trained
+):
+    """Starting MLflow costs ~2 s per gate run: the embedded SQLite store is read directly when it surely
+    holds no @production model. A model that does hold the alias is still found (and compared)."""
+    probe = (
+        "import sys; from mlgate.config import load_params; from mlgate.gates.baseline import production_model; "
+        "c = production_model(load_params()); print(c.note or c.error or c.label, '|', 'mlflow' in sys.modules)"
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=workdir, env=env, capture_output=True, text=True)
+    note, imported = done.stdout.strip().rsplit("|", 1)
+    assert "no model holds @production" in note and imported.strip() == "False"
+
+    import mlflow
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    client = mlflow.MlflowClient()
+    client.create_registered_model(params.mlflow.model_name)
+    version = client.create_model_version(params.mlflow.model_name, str(workdir / params.train.model_dir))
+    client.set_registered_model_alias(params.mlflow.model_name, "production", version.version)
+    found = production_model(params)
+    assert found.error is None and found.model is not None, found
+    assert found.label == f"{params.mlflow.model_name} v{version.version} (@production)"

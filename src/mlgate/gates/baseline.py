@@ -11,10 +11,14 @@ alias) passes and says so; a lookup that fails (an unknown revision, a 403 from 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -134,6 +138,8 @@ def production_model(params: Params, alias: str = "production") -> Champion:
     from mlgate import tracking
 
     label = f"@{alias}"
+    if _embedded_store_has_no(params, alias):
+        return Champion(label, note=f"no model holds @{alias} yet: nothing to compare with")
     try:
         mlflow = tracking.configure(params.mlflow)
         client = mlflow.MlflowClient()
@@ -152,6 +158,27 @@ def production_model(params: Params, alias: str = "production") -> Champion:
     except Exception as exc:  # a 403, an unreachable server, a model that will not load: fail closed
         text = " ".join(str(exc).split())[:300]
         return Champion(label, error=f"production model lookup failed: {exc.__class__.__name__}: {text}")
+
+
+def _embedded_store_has_no(params: Params, alias: str) -> bool:
+    """True only when the embedded SQLite store surely has no model at `alias`: no database file yet, or
+    MLflow's alias table without that row. Starting MLflow to learn that costs ~2 s per gate run; anything
+    else (a server, a separate registry, another schema, an unreadable file) is asked through MLflow."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or params.mlflow.tracking_uri
+    if not uri.startswith("sqlite:///") or os.environ.get("MLFLOW_REGISTRY_URI"):
+        return False
+    path = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    if not path.exists():
+        return True
+    try:
+        with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as db:
+            row = db.execute(
+                "SELECT 1 FROM registered_model_aliases WHERE name = ? AND alias = ?",
+                (params.mlflow.model_name, alias),
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return row is None
 
 
 def model_from_dir(params: Params, model_dir: Path, label: str, info: dict | None = None) -> Champion:
