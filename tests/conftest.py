@@ -45,11 +45,22 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     collected: xdist's worker turns the groups into node ids in its own collection_modifyitems."""
     if item.path.is_relative_to(ROOT / "tests/project"):
         item.add_marker(pytest.mark.project)
-    if _engine_rank(item) is not None:
-        owner = next((f for f in ENGINE_WORLDS if f in item.fixturenames), None)
-        item.add_marker(pytest.mark.xdist_group(f"docker-{owner}" if owner else "docker"))
+    if (rank := _engine_rank(item)) is not None:
+        item.add_marker(pytest.mark.xdist_group("-".join(["docker", *ENGINE_WORLDS[rank : rank + 1]])))
     elif _uses_module_fixture(item):
         item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def own_environments(prefix: str, first_port: int) -> dict:
+    """A deploy/environments.yaml whose containers (<prefix>-<env>) and ports are a world's own: worlds deploy
+    on the one engine at the same time."""
+    envs = ("dev", "staging", "production")
+    return {
+        "environments": {
+            env: {"docker_port": first_port + i, "namespace": f"mlgate-{env}", "container": f"{prefix}-{env}"}
+            for i, env in enumerate(envs)
+        }
+    }
 
 
 def _engine_rank(item: pytest.Item) -> int | None:

@@ -29,7 +29,7 @@ from mlgate.deploy.targets import DockerTarget
 from mlgate.errors import MlgateError
 from mlgate.github import GitHub
 from mlgate.pipeline import prepare, train
-from tests.conftest import FIXTURE_PARAMS, ROOT, build_context, edit_params
+from tests.conftest import FIXTURE_PARAMS, ROOT, build_context, edit_params, own_environments
 from tests.deploy.conftest import bind_verdicts, track_data
 from tests.github_standin import start
 
@@ -38,13 +38,9 @@ REPO = "127.0.0.1:5000/mlgate-promotion"
 ENVS = ("dev", "staging", "production")
 # Its own containers and ports (deploy/environments.yaml's `container:`): the act scenario deploys the
 # template's mlgate-<env> on the same engine at the same time (`make test` runs them in parallel).
-PORTS = {"dev": 18111, "staging": 18112, "production": 18113}
+ENVIRONMENTS = own_environments("mlgate-promotion", 18111)
+PORTS = {env: spec["docker_port"] for env, spec in ENVIRONMENTS["environments"].items()}
 CONTAINER = "mlgate-promotion-{}"
-ENVIRONMENTS = {
-    "environments": {
-        e: {"docker_port": p, "namespace": f"mlgate-{e}", "container": CONTAINER.format(e)} for e, p in PORTS.items()
-    }
-}
 
 FAULTY_DOCKER = """#!{python}
 # The real docker CLI, except the Nth call whose arguments contain every word of FAULT_ON fails.

