@@ -68,3 +68,25 @@ def test_two_projects_on_one_engine_name_their_own_containers(tmp_path):
     )
     assert DockerTarget().container(environment("dev", path)) == "mlgate-dev"
     assert DockerTarget().container(environment("staging", path)) == "shop-staging"
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        (
+            "{docker_port: 18101, namespace: a, container: [x]}",
+            "environments.dev.container: Input should be a valid string",
+        ),
+        ("{docker_port: high, namespace: a}", "environments.dev.docker_port"),
+        ("{docker_port: 18101, namespace: a, contianer: x}", "unknown key 'environments.dev.contianer'"),
+        ("just-a-name", "environments.dev: Input should be a valid dictionary"),
+    ],
+)
+def test_a_bad_environment_entry_is_one_line_naming_the_file_and_key(tmp_path, entry, says):
+    from mlgate.deploy.environments import environment
+
+    path = tmp_path / "environments.yaml"
+    path.write_text(f"environments:\n  dev: {entry}\n")
+    with pytest.raises(MlgateError) as caught:
+        environment("dev", path)
+    assert str(caught.value).startswith(f"{path}: ") and says in str(caught.value)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mlgate.config import _describe
 from mlgate.errors import MlgateError
 
 ENVIRONMENTS_FILE = Path("deploy/environments.yaml")
@@ -22,10 +23,22 @@ class Environment(BaseModel):
     container: str
 
 
+class _File(BaseModel):
+    """The file's shape, so a bad entry's error names its key: environments.<env>.<field>."""
+
+    environments: dict[str, Environment]
+
+
 def environment(name: str, path: Path = ENVIRONMENTS_FILE) -> Environment:
     if not path.is_file():
         raise MlgateError(f"{path}: not found (expected the environments of deploy/)")
     known = (yaml.safe_load(path.read_text()) or {}).get("environments", {})
     if name not in known:
         raise MlgateError(f"--env {name!r}: unknown environment; expected one of {sorted(known)} ({path})")
-    return Environment(name=name, **{"container": f"mlgate-{name}", **known[name]})
+    entry = known[name]
+    if isinstance(entry, dict):
+        entry = {"name": name, "container": f"mlgate-{name}", **entry}
+    try:
+        return _File.model_validate({"environments": {name: entry}}).environments[name]
+    except ValidationError as exc:  # one line naming the file and the key, as params.yaml's errors do
+        raise MlgateError(_describe(exc, path)) from None
