@@ -2,9 +2,11 @@
 
 Same request (one transaction, MLflow `dataframe_split` to /invocations), same client (wrk on
 loopback, same threads/connections/duration), one worker each. Prints req/s, p50, p99, ready
-time and RSS side by side with the ratios, plus in-process predict_proba on one row as the floor.
-Run after `make run`: `make bench-serve` (needs wrk: apt-get install wrk). With BENCH_IMAGE=<tag>
-mlgate is measured as it ships, in its container (memory from docker stats).
+time and memory side by side with the ratios, plus in-process predict_proba on one row as the floor.
+Memory is read the same way for every server, from /proc of its process tree: RSS (all resident pages, with
+the shared libraries' code) and anon (its private heap: what a second replica adds). Run after `make run`:
+`make bench-serve` (needs wrk: apt-get install wrk). With BENCH_IMAGE=<tag> mlgate is measured as it ships, in
+its container, with also the container's memory as `docker stats` shows it (what a memory limit counts).
 """
 
 from __future__ import annotations
@@ -52,9 +54,15 @@ def start(cmd: list[str], ready_url: str, env: dict | None = None) -> tuple[subp
     raise RuntimeError(f"{cmd[0]} did not become ready")
 
 
-def rss_mb(proc: subprocess.Popen) -> float:
-    parent = psutil.Process(proc.pid)
-    return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, anon) of a process and its children, in MiB."""
+    parent = psutil.Process(pid)
+    rss = anon = 0.0
+    for proc in [parent, *parent.children(recursive=True)]:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        rss += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        anon += int(re.search(r"RssAnon:\s+(\d+)", status).group(1)) / 1024
+    return rss, anon
 
 
 def wrk(url: str, body: str) -> dict[str, float]:
@@ -117,14 +125,16 @@ def measure_image(image: str, url: str, body: str) -> dict[str, float]:
             except OSError:
                 time.sleep(0.05)
         ready_s = time.perf_counter() - begin
-        idle = container_mb("mlgate-bench")
+        pid = int(docker("inspect", "--format", "{{.State.Pid}}", "mlgate-bench").stdout)
+        idle, _ = memory_mb(pid)
         wrk(url, body)
         result = wrk(url, body)
-        rss = container_mb("mlgate-bench")
+        rss, anon = memory_mb(pid)
+        container = container_mb("mlgate-bench")
     finally:
         docker("rm", "-f", "mlgate-bench", check=False)
     print("  measured mlgate (image)", file=sys.stderr)
-    return result | {"ready_s": ready_s, "rss_idle_mb": idle, "rss_mb": rss}
+    return result | {"ready_s": ready_s, "rss_idle_mb": idle, "rss_mb": rss, "anon_mb": anon, "container_mb": container}
 
 
 def container_mb(name: str) -> float:
@@ -138,9 +148,10 @@ def container_mb(name: str) -> float:
 def measure(name: str, cmd: list[str], ready: str, url: str, body: str, env: dict | None = None) -> dict[str, float]:
     proc, ready_s = start(cmd, ready, env)
     try:
-        idle = rss_mb(proc)
+        idle, _ = memory_mb(proc.pid)
         wrk(url, body) if os.environ.get("BENCH_WARMUP", "1") == "1" else None
-        result = wrk(url, body) | {"ready_s": ready_s, "rss_idle_mb": idle, "rss_mb": rss_mb(proc)}
+        result = wrk(url, body) | {"ready_s": ready_s, "rss_idle_mb": idle}
+        result["rss_mb"], result["anon_mb"] = memory_mb(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -191,6 +202,7 @@ def main() -> None:
         ("ready s", "ready_s", "{:.2f}", lambda a, b: b / a, "mlgate <= 3 s"),
         ("RSS idle", "rss_idle_mb", "{:.0f}", lambda a, b: b / a, "MB after ready, before the load"),
         ("RSS MB", "rss_mb", "{:.0f}", lambda a, b: b / a, "mlgate <= 150 MB (after the load)"),
+        ("anon MB", "anon_mb", "{:.0f}", lambda a, b: b / a, "private heap after the load (RSS without shared code)"),
         ("non-2xx", "non2xx", "{:.0f}", lambda a, b: 0.0, ""),
     ]
     print(f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s, POST /invocations, one row, one worker each")
@@ -198,6 +210,8 @@ def main() -> None:
     for label, key, fmt, ratio, target in rows:
         r = ratio(mlflow[key], ours[key]) if mlflow[key] else 0.0
         print(f"{label:10}{fmt.format(mlflow[key]):>14}{fmt.format(ours[key]):>12}{r:>14.2f}x  {target}")
+    if "container_mb" in ours:
+        print(f"container {ours['container_mb']:.0f} MB after the load (docker stats: what a memory limit counts)")
     print(f"floor: in-process predict_proba on one row, one thread {floor:.2f} ms ({1000 / floor:.0f} rows/s)")
 
 
