@@ -147,3 +147,57 @@ def test_container_logs_predictions_with_their_ids(image, records, tmp_path: Pat
     logged = pd.concat([pd.read_parquet(f) for f in files])
     assert sorted(logged["transaction_id"]) == sorted(ids)
     assert set(logged["mlgate_request_id"]) == {body["request_id"]}
+
+
+@pytest.fixture
+def s3_on_the_host(engine):
+    """A moto S3 server with one bucket on the Docker bridge's gateway address: reachable from a container as a
+    cloud's object store is, through the standard AWS environment variables."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from mlgate.deploy.targets import free_port
+
+    gateway = docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").stdout.strip()
+    port = free_port()
+    server = ThreadedMotoServer(ip_address=gateway, port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{gateway}:{port}",
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="mlgate-log")
+    yield env
+    server.stop()
+
+
+def test_container_logs_predictions_to_s3_as_configured(image, records, s3_on_the_host, monkeypatch):
+    """MLGATE_MONITOR_LOG_URI=s3://... is configuration, not a rebuild: the image writes its log there, and
+    `mlgate monitor` reads it back from the same URI."""
+    from mlgate.monitor import storage
+
+    name = "mlgate-test-s3-log"
+    env = [arg for key, value in s3_on_the_host.items() for arg in ("-e", f"{key}={value}")]
+    url = _run(image, name, *env, "-e", "MLGATE_MONITOR_LOG_URI=s3://mlgate-log/prod")
+    try:
+        assert _wait(f"{url}/ready") == 200
+        status, body = call_json(f"{url}/predict", {"records": records})
+        assert status == 200
+        docker("stop", "-t", "20", name)  # a graceful stop writes what is queued
+        logs = docker("logs", name).stderr + docker("logs", name).stdout
+    finally:
+        docker("rm", "-f", name, check=False)
+    assert "prediction log off" not in logs and "dropped" not in logs, logs[-2000:]
+    for key, value in s3_on_the_host.items():
+        monkeypatch.setenv(key, value)
+    loaded = storage.read_batches(*storage.filesystem("s3://mlgate-log/prod"), storage.PREDICTIONS)
+    assert not loaded.unreadable and len(loaded.frame) == len(records)
+    assert set(loaded.frame["mlgate_request_id"]) == {body["request_id"]}
