@@ -8,6 +8,7 @@ params.yaml and data (`make test` runs `make data` first).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -227,6 +228,37 @@ def engine():
         if os.environ.get("CI"):
             pytest.fail("no Docker engine in CI: .ci/run must start one (.ci/docker.sh start)")
         pytest.skip("no Docker engine here (start one with .ci/docker.sh start)")
+
+
+@contextlib.contextmanager
+def s3_server(ip_address: str, bucket: str):
+    """A moto S3 server (a real S3 API over HTTP) on a free port of `ip_address`, with one bucket; yields the
+    standard AWS environment a client needs to reach it (AWS_ENDPOINT_URL among it)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from mlgate.deploy.targets import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address=ip_address, port=port, verbose=False)
+    server.start()
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{ip_address}:{port}",
+    }
+    try:
+        boto3.client(
+            "s3",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        ).create_bucket(Bucket=bucket)
+        yield env
+    finally:
+        server.stop()
 
 
 def build_context(dest: Path, model_dir: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlgate.data.generate import generate, write_csv
-from tests.conftest import BIN, GIT, copy_repo, use_fixture_project
+from tests.conftest import BIN, GIT, copy_repo, s3_server, use_fixture_project
 
 pytestmark = pytest.mark.e2e
 
@@ -22,31 +22,10 @@ OWN_DATA = "data/transactions.csv"  # the fixture params' data.path, holding dat
 @pytest.fixture(scope="module")
 def s3() -> dict[str, str]:
     """A moto S3 server on a free port with one bucket; the env a DVC client needs to reach it."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from mlgate.deploy.targets import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-        "MLGATE_S3_ENDPOINT": f"http://127.0.0.1:{port}",
-    }
-    boto3.client(
-        "s3",
-        endpoint_url=env["MLGATE_S3_ENDPOINT"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=BUCKET)
-    yield env
-    server.stop()
+    with s3_server("127.0.0.1", BUCKET) as aws:
+        endpoint = aws.pop("AWS_ENDPOINT_URL")  # the remote's own endpointurl says where it is
+        local = "127.0.0.1,localhost"
+        yield {**aws, "NO_PROXY": local, "no_proxy": local, "MLGATE_S3_ENDPOINT": endpoint}
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ import pytest
 from mlgate.deploy.image import build, docker
 from mlgate.deploy.smoke import call_json
 from mlgate.model_io import load_model
-from tests.conftest import build_context
+from tests.conftest import build_context, s3_server
 
 pytestmark = pytest.mark.container
 
@@ -151,32 +151,10 @@ def test_container_logs_predictions_with_their_ids(image, records, tmp_path: Pat
 
 @pytest.fixture
 def s3_on_the_host(engine):
-    """A moto S3 server with one bucket on the Docker bridge's gateway address: reachable from a container as a
-    cloud's object store is, through the standard AWS environment variables."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from mlgate.deploy.targets import free_port
-
+    """S3 on the Docker bridge's gateway address: reachable from a container as a cloud's object store is."""
     gateway = docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").stdout.strip()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address=gateway, port=port, verbose=False)
-    server.start()
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://{gateway}:{port}",
-    }
-    boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket="mlgate-log")
-    yield env
-    server.stop()
+    with s3_server(gateway, "mlgate-log") as env:
+        yield env
 
 
 def test_container_logs_predictions_to_s3_as_configured(image, records, s3_on_the_host, monkeypatch):
