@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests/fixtures"
 FIXTURE_PARAMS = FIXTURES / "params.yaml"  # the machinery's params: the demo sample, whatever ROOT/params.yaml is
 FIXTURE_DVC = FIXTURES / "data-dvc.yaml"  # the data.dvc of the fixture sample (named *.dvc, DVC would track it)
+FIXTURE_DVC_CONFIG = FIXTURES / "dvc-config"  # the template's .dvc/config: a remote the fixture project never has
 SMALL_ROWS = 6000
 BIN = Path(sys.executable).parent
 
@@ -184,13 +185,15 @@ PROJECT_FILES = ("params.yaml", "data.dvc", "dvc.lock", "data", "metrics", "plot
 
 def use_fixture_project(repo: Path) -> Path:
     """Make a copy of the repo (copy_repo) the fixture project: the fixture params.yaml and the data.dvc made
-    for its sample, none of the project's data, lock, metrics or plots; committed. `mlgate data pull` then
+    for its sample, the template's DVC config (not the user's remote, which may hold anything, the sample
+    included), none of the project's data, lock, metrics or plots; committed. `mlgate data pull` then
     regenerates the sample (it matches data.dvc)."""
     for name in PROJECT_FILES:
         target = repo / name
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     shutil.copy(FIXTURE_PARAMS, repo / "params.yaml")
     shutil.copy(FIXTURE_DVC, repo / "data.dvc")
+    shutil.copy(FIXTURE_DVC_CONFIG, repo / ".dvc/config")
     subprocess.run([*GIT, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*GIT, "commit", "-qm", "the fixture project"], cwd=repo, check=True)
     return repo

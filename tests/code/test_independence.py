@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
 from mlgate.versioning import tree_md5
-from tests.conftest import ROOT, copy_repo
+from tests.conftest import BIN, ROOT, copy_repo, use_fixture_project
 
 PROJECT_FILES = r"(params\.yaml|data|data\.dvc|dvc\.lock|metrics|plots|outputs|reports)"
 READS_THE_PROJECT = re.compile(rf"ROOT\s*/\s*[\"']{PROJECT_FILES}[\"'/]")
@@ -63,15 +64,28 @@ SWAPPED_RUN = [
     "tests/code/test_stages.py::test_train_and_evaluate",
     "tests/data/test_data_gate.py::test_clean_sample_passes",
     "tests/data/test_data_gate.py::test_cli_fails_with_table_json_and_html",
+    "tests/e2e/test_pipeline.py::test_pull_regenerates_the_sample_that_data_dvc_tracks",
 ]
+
+
+def _remote_that_holds_the_sample(tmp_path) -> Path:
+    """A user's DVC remote as it often is: the demo sample pushed to it (make run, then dvc push) before adopting."""
+    remote, sample = tmp_path / "user-remote", use_fixture_project(copy_repo(tmp_path / "sample"))
+    add_remote = ["dvc", "remote", "add", "-d", "-f", "storage", str(remote)]
+    for step in (["mlgate", "data", "pull"], add_remote, ["dvc", "push"]):
+        subprocess.run([str(BIN / step[0]), *step[1:]], cwd=sample, check=True, capture_output=True)
+    return remote
 
 
 @pytest.mark.e2e
 def test_machinery_tests_pass_with_another_projects_params_and_data(tmp_path):
     """Swap ROOT's params.yaml, data.dvc and data/ for another dataset's (breast cancer, other columns and
-    target), then run machinery tests in that copy: they pass, because they never read the project."""
+    target) and point DVC at a remote of the user's, then run machinery tests in that copy: they pass, because
+    they never read the project (nor its remote)."""
     repo = copy_repo(tmp_path / "adopted")
     _adopt_another_dataset(repo)
+    remote = _remote_that_holds_the_sample(tmp_path)
+    subprocess.run([BIN / "dvc", "remote", "add", "-d", "-f", "storage", str(remote)], cwd=repo, check=True)
     assert pd.read_csv(repo / "data/cancer.csv").shape == (569, 31)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *SWAPPED_RUN],
