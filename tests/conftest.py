@@ -225,12 +225,18 @@ def _engine_available() -> bool:
         return False
 
 
+def require(available: bool, what: str, how: str) -> None:
+    """A machine tool a test needs: in CI (.ci/run installs them all) its absence fails the test; on a laptop
+    that lacks it, the test skips and says how to get it, so `make test` runs everything else."""
+    if not available:
+        if os.environ.get("CI"):
+            pytest.fail(f"no {what} in CI: .ci/run must provide it ({how})")
+        pytest.skip(f"no {what} here ({how})")
+
+
 @pytest.fixture(scope="session")
 def engine():
-    if not _engine_available():
-        if os.environ.get("CI"):
-            pytest.fail("no Docker engine in CI: .ci/run must start one (.ci/docker.sh start)")
-        pytest.skip("no Docker engine here (start one with .ci/docker.sh start)")
+    require(_engine_available(), "Docker engine", "start one with .ci/docker.sh start")
 
 
 @contextlib.contextmanager

@@ -4,15 +4,23 @@ renders it, and its lines are drawn in the colours the caption names (base first
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
 from mlgate.report.mermaid import BASE_COLOUR, BASE_NAME, PR_COLOUR, PR_NAME
 from mlgate.report.render import render as render_report
 from tests.code.test_report import CASES, _case
-from tests.render.browser import mermaid_blocks, render
+from tests.conftest import require
+from tests.render.browser import MERMAID, mermaid_blocks, render
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True, scope="module")
+def browser() -> None:
+    ready = bool(shutil.which("chromium") or shutil.which("chromium-browser")) and MERMAID.is_file()
+    require(ready, "headless Chromium with mermaid", ".ci/install-system.sh installs both")
 
 
 @pytest.fixture(scope="module")
