@@ -175,3 +175,36 @@ def test_written_params_load_back_with_tiny_and_huge_numbers(tmp_path):
 
 def test_infinite_values_leave_a_column_unbounded():
     assert column_rule(pd.Series([1.0, float("inf")])) == {"type": "float"}
+
+
+def test_words_yaml_reads_as_booleans_or_numbers_stay_the_data_s_strings(template, tmp_path):
+    """A Yes/No label (the commonest binary label), the country code NO, on/off flags, '0x1F', '~': PyYAML, which
+    loads params.yaml, reads these plain as booleans, numbers or null, so the contract init wrote matched no row and
+    the data gate blocked clean data. What init writes loads back as the strings in the data."""
+    import subprocess
+
+    from mlgate.config import load_params
+    from mlgate.data.io import read_raw
+    from tests.conftest import BIN
+
+    subprocess.run(["git", "init", "-q"], cwd=template, check=True)
+    subprocess.run([BIN / "dvc", "init", "-q"], cwd=template, check=True)
+    rows = 40
+    frame = pd.DataFrame(
+        {
+            "country": (["NO", "SE", "DK", "Norway"] * rows)[:rows],
+            "flag": (["on", "off"] * rows)[:rows],
+            "code": (["0x1F", "~", "1_000", "12:30"] * rows)[:rows],
+            "x": np.arange(rows, dtype=float),
+            "Votes Yes?": (["Yes", "No", "No", "Yes", "No"] * rows)[:rows],
+        }
+    )
+    result = run_cli("init", str(_csv(tmp_path / "d.csv", frame)), "--target", "Votes Yes?", cwd=template)
+    assert result.returncode == 0, result.stderr
+    params = load_params(template / "params.yaml")
+    assert params.data.positive == "Yes"
+    columns = params.schema_.columns
+    assert columns["Votes Yes?"].allowed == ["No", "Yes"]
+    assert columns["country"].allowed == ["DK", "NO", "Norway", "SE"] and columns["flag"].allowed == ["off", "on"]
+    assert columns["code"].allowed == ["0x1F", "12:30", "1_000", "~"]
+    assert check_schema(read_raw(params.data, template / params.data.path), params.schema_).passed

@@ -107,3 +107,14 @@ def test_corrupt_model_dir_is_a_clear_error(trained_dir, tmp_path):
     (model_dir / "model.skops").write_bytes(b"not a zip")
     with pytest.raises(MlgateError, match="not a readable skops file"):
         load_model(model_dir)
+
+
+def test_a_yes_no_label_read_as_a_boolean_says_to_quote_it():
+    """`positive: Yes` typed by hand is True to the YAML loader: the error says why no label matches, and the fix."""
+    from mlgate.config import DataConfig
+    from mlgate.data.target import encode_target
+
+    data = DataConfig(path="data/d.csv", target="answer", positive=True)
+    with pytest.raises(MlgateError, match=r"data.positive True is not one .*\['No', 'Yes'\]\); .* positive: 'Yes'"):
+        encode_target(pd.Series(["Yes", "No", "Yes"]), data)
+    assert encode_target(pd.Series(["Yes", "No"]), data.model_copy(update={"positive": "Yes"})).tolist() == [1.0, 0.0]

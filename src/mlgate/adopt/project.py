@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml as yaml_1_1
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
@@ -28,6 +29,7 @@ from mlgate.errors import MlgateError
 PARAMS = Path("params.yaml")
 DATA_DIR = Path("data")
 DVC_FILE = Path("data.dvc")
+_YAML_1_1 = yaml_1_1.resolver.Resolver()  # how params.yaml's loader (PyYAML) types a plain scalar
 LOCK_FILE = Path("dvc.lock")
 BUILTIN_DEFAULT = "hist_gradient_boosting"
 
@@ -61,9 +63,18 @@ def _float(representer, value: float):
     return representer.represent_scalar("tag:yaml.org,2002:float", text)
 
 
+def _str(representer, value: str):
+    """'Yes', 'NO', 'on', '~', '0x1F' quoted: PyYAML, which loads params.yaml, reads them plain as booleans, null
+    or numbers (YAML 1.1), so a Yes/No label would become True/False and no row would match it."""
+    if _YAML_1_1.resolve(yaml_1_1.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return representer.represent_str(value)
+
+
 def _yaml() -> YAML:
     yaml = YAML()
     yaml.representer.add_representer(float, _float)
+    yaml.representer.add_representer(str, _str)
     yaml.preserve_quotes = True
     yaml.width = 120
     yaml.indent(mapping=2, sequence=4, offset=2)

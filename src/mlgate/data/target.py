@@ -25,8 +25,9 @@ def encode_target(labels: pd.Series, data: DataConfig) -> pd.Series:
         )
     matches = [v for v in values if _same(v, data.positive)]
     if len(matches) != 1:
+        quote = "; YAML reads a plain Yes/No/on/off as a boolean: quote the label, e.g. positive: 'Yes'"
         raise MlgateError(
             f"params.yaml: data.positive {data.positive!r} is not one of the labels of '{data.target}' "
-            f"({sorted(map(str, values))})"
+            f"({sorted(map(str, values))}){quote if isinstance(data.positive, bool) else ''}"
         )
     return labels.map(lambda v: float(v == matches[0]) if pd.notna(v) else float("nan"))
