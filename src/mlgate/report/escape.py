@@ -33,9 +33,9 @@ def text(value: object, limit: int = VALUE_CHARS) -> str:
     plain = _one_line(value)
     if len(plain) > limit:
         plain = plain[: limit - 1] + "…"
-    escaped = _MARKDOWN.sub(r"\\\1", plain)
-    escaped = _WWW.sub(r"\1\\.", escaped)
-    return _REFERENCE.sub(rf"\1{ZWJ}", escaped)
+    # References first: escaped first, "@_x" would read "@\_x" and leave its @ unmarked.
+    escaped = _MARKDOWN.sub(r"\\\1", _REFERENCE.sub(rf"\1{ZWJ}", plain))
+    return _WWW.sub(r"\1\\.", escaped)
 
 
 def table_code(value: object, limit: int = VALUE_CHARS) -> str:
