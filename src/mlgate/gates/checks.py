@@ -29,9 +29,24 @@ Scope = Literal["raw", "raw_sample", "split", "reference"]
 class Spec:
     scope: Scope
     key: str  # the condition's key in params.yaml
-    build: Callable[[float, int], Any]  # (condition value, seed) -> deepchecks check with its condition
+    build: Callable[..., Any]  # (condition value, seed[, chance]) -> deepchecks check with its condition
     measure: Callable[[Any], float]  # check result value -> the number reported
     describe: str  # the condition, with {} for the threshold
+    drift: bool = False  # a drift score: held to max(limit, what chance reaches at the samples' sizes)
+
+
+@dataclass(frozen=True)
+class Chance:
+    """The drift scores two samples of one distribution reach by chance 1 % of the time (gates/chance.py)."""
+
+    categorical: float = 0.0  # for the most categories a categorical feature has
+    numeric: float = 0.0
+    label: float = 0.0  # the binary label
+
+    def raised(self, limit: float, *kinds: str) -> str:
+        """' (or the 1 % chance level ...)' where chance is above the limit for these kinds, else ''."""
+        above = [f"{kind} {getattr(self, kind):.3f}" for kind in kinds if getattr(self, kind) > limit]
+        return f" (or the 1 % chance level at these sizes: {', '.join(above)})" if above else ""
 
 
 def _max(values) -> float:
@@ -47,12 +62,14 @@ def _max_feature_drift(value: dict) -> float:
     return _max(f["Drift score"] for f in value.values())
 
 
-def _feature_drift(limit: float, seed: int) -> Any:
-    return dc.FeatureDrift(random_state=seed).add_condition_drift_score_less_than(limit, limit)
+def _feature_drift(limit: float, seed: int, chance: Chance = Chance()) -> Any:
+    return dc.FeatureDrift(random_state=seed).add_condition_drift_score_less_than(
+        max(limit, chance.categorical), max(limit, chance.numeric)
+    )
 
 
-def _label_drift(limit: float, seed: int) -> Any:
-    return dc.LabelDrift(random_state=seed).add_condition_drift_score_less_than(limit)
+def _label_drift(limit: float, seed: int, chance: Chance = Chance()) -> Any:
+    return dc.LabelDrift(random_state=seed).add_condition_drift_score_less_than(max(limit, chance.label))
 
 
 def _rare_type_ratio(value: dict) -> float:
@@ -94,6 +111,7 @@ DEEPCHECKS: dict[str, Spec] = {
         _feature_drift,
         _max_feature_drift,
         "drift score per feature < {}",
+        drift=True,
     ),
     "label_drift": Spec(
         "split",
@@ -101,6 +119,7 @@ DEEPCHECKS: dict[str, Spec] = {
         _label_drift,
         _drift_score,
         "label drift score < {}",
+        drift=True,
     ),
     "new_category": Spec(
         "split",
@@ -115,6 +134,7 @@ DEEPCHECKS: dict[str, Spec] = {
         _feature_drift,
         _max_feature_drift,
         "drift vs reference per feature < {}",
+        drift=True,
     ),
     "reference_label_drift": Spec(
         "reference",
@@ -122,15 +142,20 @@ DEEPCHECKS: dict[str, Spec] = {
         _label_drift,
         _drift_score,
         "label drift vs reference < {}",
+        drift=True,
     ),
 }
 
 
-def build(name: str, config: CheckConfig, seed: int) -> Any:
+def build(name: str, config: CheckConfig, seed: int, chance: Chance = Chance()) -> Any:
     spec = DEEPCHECKS[name]
+    if spec.drift:
+        return spec.build(config.condition(spec.key), seed, chance)
     return spec.build(config.condition(spec.key), seed)
 
 
-def describe(name: str, config: CheckConfig) -> str:
+def describe(name: str, config: CheckConfig, chance: Chance = Chance()) -> str:
     spec = DEEPCHECKS[name]
-    return spec.describe.format(config.condition(spec.key))
+    limit = config.condition(spec.key)
+    kinds = ("label",) if spec.build is _label_drift else ("categorical", "numeric")
+    return spec.describe.format(limit) + (chance.raised(limit, *kinds) if spec.drift else "")

@@ -9,7 +9,7 @@ from mlgate.config import CheckConfig, Params
 from mlgate.data.io import read_raw
 from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
-from mlgate.gates import checks
+from mlgate.gates import chance, checks
 from mlgate.gates.common import dataset, guarded, labeled, sample
 from mlgate.gates.html import write_outputs  # noqa: F401  (re-exported: callers import it from here)
 from mlgate.gates.reference import Reference, file_sha256, load_reference
@@ -117,7 +117,13 @@ def _samples_mix(train: pd.DataFrame, test: pd.DataFrame, params: Params, config
 
 
 def run_deepcheck(
-    name: str, config: CheckConfig, *datasets, seed: int = 0, model=None, display: bool = False
+    name: str,
+    config: CheckConfig,
+    *datasets,
+    seed: int = 0,
+    model=None,
+    display: bool = False,
+    chance: checks.Chance = checks.Chance(),
 ) -> tuple[CheckResult, object | None]:
     """Run one deepchecks check; a check that cannot run is a failed check that says why.
 
@@ -125,9 +131,9 @@ def run_deepcheck(
     drawn only for the HTML report (`display`): they cost more than most checks."""
     from deepchecks.tabular import TrainTestCheck
 
-    condition = checks.describe(name, config)
+    condition = checks.describe(name, config, chance)
     try:
-        check = checks.build(name, config, seed)
+        check = checks.build(name, config, seed, chance)
         if not isinstance(check, TrainTestCheck):
             datasets = datasets[-1:]
         # binary classes stated, so a single-class label fails class_balance, not every check
@@ -211,10 +217,11 @@ def _run_data_gate(
             return
         try:
             datasets = [dataset(f, params) for f in frames]
+            level = drift_chance(*datasets) if len(datasets) == 2 else checks.Chance()
         except Exception as exc:
             return _fail_all(report, enabled, names, f"could not build the dataset: {exc}")
         for name in names:
-            verdict, result = run_deepcheck(name, enabled[name], *datasets, seed=seed, display=display)
+            verdict, result = run_deepcheck(name, enabled[name], *datasets, seed=seed, display=display, chance=level)
             report.checks.append(verdict)
             if result is not None:
                 results.append(result)
@@ -265,6 +272,17 @@ def _run_data_gate(
                 sample(data, rows, target, seed),
             )
     return report, results
+
+
+def drift_chance(first, second) -> checks.Chance:
+    """What chance alone reaches between these two deepchecks datasets (train/test, reference/current)."""
+    n, m = len(first.data), len(second.data)
+    categories = max((pd.concat([first.data[c], second.data[c]]).nunique() for c in first.cat_features), default=2)
+    return checks.Chance(
+        categorical=chance.cramers_v_level(n, m, categories),
+        numeric=chance.ks_level(n, m),
+        label=chance.cramers_v_level(n, m, 2),
+    )
 
 
 def _scoped(enabled: dict[str, CheckConfig], scope: str) -> list[str]:

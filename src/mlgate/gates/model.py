@@ -5,7 +5,6 @@ run's test rows, judged by paired bootstrap intervals (gates/compare.py)."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ import pandas as pd
 from mlgate.config import CheckConfig, Params
 from mlgate.fingerprint import model_sha256
 from mlgate.gates.baseline import Champion
+from mlgate.gates.chance import ks_level
 from mlgate.gates.common import dataset, guarded, sample
 from mlgate.gates.compare import compare
 from mlgate.gates.reference import file_sha256
@@ -182,7 +182,7 @@ def _prediction_drift(model, train: pd.DataFrame, test: pd.DataFrame, params: Pa
     score = float(
         ks_2samp(model.predict_proba(train[features])[:, 1], model.predict_proba(test[features])[:, 1]).statistic
     )
-    chance = ks_chance_level(len(train), len(test))
+    chance = ks_level(len(train), len(test))
     limit = max(config.condition("max_score"), chance)
     return CheckResult(
         "prediction_drift",
@@ -204,11 +204,6 @@ def _figures(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
         c.run(*datasets[-1:] if isinstance(c, dc.CalibrationScore) else datasets, model=model, model_classes=[0, 1])
         for c in checks
     ]
-
-
-def ks_chance_level(n: int, m: int, coefficient: float = 1.63) -> float:
-    """The two-sample KS statistic chance exceeds 1 % of the time for samples of n and m rows."""
-    return coefficient * math.sqrt((n + m) / (n * m))
 
 
 def _short_hash(md5: str | None) -> str:
