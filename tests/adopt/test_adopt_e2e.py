@@ -138,6 +138,8 @@ def test_init_changes_only_the_projects_files(adopted: Adopted):
     assert set(params["schema"]["columns"]) == set(adopted.frame.columns)
     assert params["mlflow"]["model_name"] == "myproject"
     assert "git add -A" in adopted.init_output and "dvc remote add -d" in adopted.init_output
+    steps = adopted.init_output
+    assert steps.index("git add -A") < steps.index("make run")  # the README's order: commit, then the first run
 
 
 def test_pipeline_passes_both_gates(adopted: Adopted):

@@ -259,12 +259,13 @@ def next_steps(adopted: Adopted) -> str:
             "gates.model.thresholds.pr_auc) and data.dvc"
             + (f"; removed the sample's results: {', '.join(adopted.removed)}" if adopted.removed else ""),
             "",
-            "next steps:",
-            "  1. make run                                   # first run: gates, no baseline yet",
-            "  2. git add -A && git commit -m 'Adopt my data'",
-            "  3. dvc remote add -d storage s3://BUCKET/PATH   # or gs://, azure://; then: dvc push",
+            "next steps (README: Adopt it):",
+            "  1. git add -A && git commit -m 'Adopt my data'   # first: the gates compare with the data at HEAD",
+            "  2. make run                                      # first run: no baseline yet; commit its results",
+            "  3. dvc remote add -d storage s3://BUCKET/PATH      # or gs://, azure://; then: dvc push",
             "  4. GitHub: secrets DVC_REMOTE_ACCESS_KEY_ID, DVC_REMOTE_SECRET_ACCESS_KEY (and MLFLOW_TRACKING_URI)",
             "  template updates: git merge the template's main; your params.yaml, data.dvc, dvc.lock, metrics/ and",
-            "  plots/ stay yours (.gitattributes merge=ours; run `git config merge.ours.driver true` in each clone)",
+            "  plots/ stay yours (.gitattributes merge=ours: set in this clone; in another clone run",
+            "  `git config merge.ours.driver true`)",
         ]
     )

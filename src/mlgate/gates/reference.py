@@ -88,4 +88,5 @@ def load_reference(params: Params, rev: str) -> Reference:
         return Reference(label, frame=_read(params, commit), md5=md5)
     except Exception as exc:  # no cache, no remote, a 403: a failed check, never a silent pass
         text = " ".join(str(exc).split())[:300]
-        return Reference(label, md5=md5, error=f"reference data at {label} could not be read: {text}")
+        hint = "it must be in the DVC cache or remote: dvc push it from where it is; after mlgate init, commit first"
+        return Reference(label, md5=md5, error=f"reference data at {label} could not be read ({hint}): {text}")
