@@ -259,7 +259,7 @@ def next_steps(adopted: Adopted) -> str:
             "gates.model.thresholds.pr_auc) and data.dvc"
             + (f"; removed the sample's results: {', '.join(adopted.removed)}" if adopted.removed else ""),
             "",
-            "next steps (README: Adopt it):",
+            "next steps (README: Adapting it to your data and model):",
             "  1. git add -A && git commit -m 'Adopt my data'   # first: the gates compare with the data at HEAD",
             "  2. make run                                      # first run: no baseline yet; commit its results",
             "  3. dvc remote add -d storage s3://BUCKET/PATH      # or gs://, azure://; then: dvc push",
