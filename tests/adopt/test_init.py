@@ -74,6 +74,7 @@ BAD_INPUTS = {
     ),
     "id missing": (lambda p, g: _csv(p / "d.csv", g), ["--target", "y", "--id", "key"], "--id column 'key' not found"),
     "file missing": (lambda p, g: p / "nope.csv", ["--target", "y"], "file not found"),
+    "too few rows": (lambda p, g: _csv(p / "d.csv", g), ["--target", "y"], "3 labeled rows; the gates need at least"),
 }
 
 
@@ -189,7 +190,7 @@ def test_words_yaml_reads_as_booleans_or_numbers_stay_the_data_s_strings(templat
 
     subprocess.run(["git", "init", "-q"], cwd=template, check=True)
     subprocess.run([BIN / "dvc", "init", "-q"], cwd=template, check=True)
-    rows = 40
+    rows = 60
     frame = pd.DataFrame(
         {
             "country": (["NO", "SE", "DK", "Norway"] * rows)[:rows],

@@ -29,6 +29,7 @@ from mlgate.errors import MlgateError
 PARAMS = Path("params.yaml")
 DATA_DIR = Path("data")
 DVC_FILE = Path("data.dvc")
+MIN_LABELED_ROWS = 50  # 20 % of them for the test split: the drift checks refuse fewer than 10 rows
 _YAML_1_1 = yaml_1_1.resolver.Resolver()  # how params.yaml's loader (PyYAML) types a plain scalar
 LOCK_FILE = Path("dvc.lock")
 BUILTIN_DEFAULT = "hist_gradient_boosting"
@@ -136,6 +137,12 @@ def adopt(
                 f"{data_file}: --id column '{id_column}' has {duplicates} duplicate values (a key is unique)"
             )
     choose_positive(original, target, positive, data_file)  # the label checks, on the user's own file
+    labeled = int(original[target].notna().sum())
+    if labeled < MIN_LABELED_ROWS:
+        raise MlgateError(
+            f"{data_file}: {labeled} labeled rows; the gates need at least {MIN_LABELED_ROWS} "
+            "(a test split of 10 rows or more: the drift checks' minimum)"
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
         staged, frame = _stage_csv(original, target, id_column, data_file, Path(tmp))
