@@ -12,6 +12,7 @@ import yaml
 
 from mlgate.adopt.infer import choose_positive, column_rule, defaults, infer_schema
 from mlgate.config import SchemaConfig
+from mlgate.errors import MlgateError
 from mlgate.gates.schema import check_schema
 from tests.conftest import FIXTURE_PARAMS, ROOT, run_cli
 
@@ -209,3 +210,18 @@ def test_words_yaml_reads_as_booleans_or_numbers_stay_the_data_s_strings(templat
     assert columns["country"].allowed == ["DK", "NO", "Norway", "SE"] and columns["flag"].allowed == ["off", "on"]
     assert columns["code"].allowed == ["0x1F", "12:30", "1_000", "~"]
     assert check_schema(read_raw(params.data, template / params.data.path), params.schema_).passed
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_table_separated_by_another_delimiter_reads_as_its_columns(sep, good, tmp_path):
+    """Excel writes ';' in many locales; tab and '|' exports are common. init writes a comma CSV either way."""
+    from mlgate.adopt.infer import read_table
+
+    path = tmp_path / "d.csv"
+    good.assign(note=["a, b", "c", "d", "e"]).to_csv(path, sep=sep, index=False)
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "x", "y", "note"] and frame["x"].tolist()[:2] == [1.0, 2.5]
+    assert frame["note"][0] == "a, b"
+    (tmp_path / "one.csv").write_text("only\n1\n2\n")
+    with pytest.raises(MlgateError, match="a single column"):
+        read_table(tmp_path / "one.csv")

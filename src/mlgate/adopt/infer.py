@@ -3,6 +3,7 @@ the positive label, and the size- and prevalence-aware defaults. Pure functions,
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ def read_table(path: Path) -> pd.DataFrame:
             raise MlgateError(f"{path}: binary file, not a table (expected a CSV or Parquet file)")
         else:
             frame = pd.read_csv(path)
+            if len(frame.columns) == 1 and (sep := _other_delimiter(head)):  # e.g. Excel's ';' in many locales
+                frame = pd.read_csv(path, sep=sep)
     except MlgateError:
         raise
     except pd.errors.EmptyDataError as exc:
@@ -44,6 +47,14 @@ def read_table(path: Path) -> pd.DataFrame:
         what = "no data rows" if frame.empty else "a single column"
         raise MlgateError(f"{path}: {what} (expected a table: a target column and at least one feature)")
     return frame
+
+
+def _other_delimiter(head: bytes) -> str | None:
+    """';', tab or '|' when the file's first lines are separated by one of them (init writes a comma CSV)."""
+    try:
+        return csv.Sniffer().sniff(head.decode("utf-8", errors="ignore"), delimiters=";\t|").delimiter
+    except csv.Error:
+        return None
 
 
 def _labels(frame: pd.DataFrame, target: str, path: Path) -> list[Any]:
