@@ -277,9 +277,9 @@ def _run_data_gate(
 def drift_chance(first, second) -> checks.Chance:
     """What chance alone reaches between these two deepchecks datasets (train/test, reference/current)."""
     n, m = len(first.data), len(second.data)
-    categories = max((pd.concat([first.data[c], second.data[c]]).nunique() for c in first.cat_features), default=2)
+    categories = [pd.concat([first.data[c], second.data[c]]).nunique() for c in first.cat_features]
     return checks.Chance(
-        categorical=chance.cramers_v_level(n, m, categories),
+        categorical=chance.cramers_v_level(n, m, max(categories)) if categories else 0.0,
         numeric=chance.ks_level(n, m),
         label=chance.cramers_v_level(n, m, 2),
     )
