@@ -29,10 +29,10 @@ from mlgate.errors import MlgateError
 PARAMS = Path("params.yaml")
 DATA_DIR = Path("data")
 DVC_FILE = Path("data.dvc")
-MIN_LABELED_ROWS = 50  # 20 % of them for the test split: the drift checks refuse fewer than 10 rows
-_YAML_1_1 = yaml_1_1.resolver.Resolver()  # how params.yaml's loader (PyYAML) types a plain scalar
 LOCK_FILE = Path("dvc.lock")
 BUILTIN_DEFAULT = "hist_gradient_boosting"
+MIN_LABELED_ROWS = 50  # 20 % of them for the test split: the drift checks refuse fewer than 10 rows
+_YAML_1_1 = yaml_1_1.resolver.Resolver()  # how params.yaml's loader (PyYAML) types a plain scalar
 
 
 @dataclass(frozen=True)

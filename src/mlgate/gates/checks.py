@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlgate.config import CheckConfig
+from mlgate.gates.chance import Chance
 
 warnings.filterwarnings("ignore", module="deepchecks")  # deepchecks' own deprecation chatter
 # deepchecks' notebook support imports jsonschema, which compiles an IRI grammar at import when rfc3987_syntax is
@@ -32,21 +33,7 @@ class Spec:
     build: Callable[..., Any]  # (condition value, seed[, chance]) -> deepchecks check with its condition
     measure: Callable[[Any], float]  # check result value -> the number reported
     describe: str  # the condition, with {} for the threshold
-    drift: bool = False  # a drift score: held to max(limit, what chance reaches at the samples' sizes)
-
-
-@dataclass(frozen=True)
-class Chance:
-    """The drift scores two samples of one distribution reach by chance 1 % of the time (gates/chance.py)."""
-
-    categorical: float = 0.0  # for the most categories a categorical feature has
-    numeric: float = 0.0
-    label: float = 0.0  # the binary label
-
-    def raised(self, limit: float, *kinds: str) -> str:
-        """' (or the 1 % chance level ...)' where chance is above the limit for these kinds, else ''."""
-        above = [f"{kind} {getattr(self, kind):.3f}" for kind in kinds if getattr(self, kind) > limit]
-        return f" (or the 1 % chance level at these sizes: {', '.join(above)})" if above else ""
+    drift: tuple[str, ...] = ()  # drift scores, each held to max(limit, what chance reaches): Chance's fields
 
 
 def _max(values) -> float:
@@ -62,14 +49,14 @@ def _max_feature_drift(value: dict) -> float:
     return _max(f["Drift score"] for f in value.values())
 
 
-def _feature_drift(limit: float, seed: int, chance: Chance = Chance()) -> Any:
+def _feature_drift(limit: float, seed: int, chance: Chance) -> Any:
     return dc.FeatureDrift(random_state=seed).add_condition_drift_score_less_than(
-        max(limit, chance.categorical), max(limit, chance.numeric)
+        chance.limit("categorical", limit), chance.limit("numeric", limit)
     )
 
 
-def _label_drift(limit: float, seed: int, chance: Chance = Chance()) -> Any:
-    return dc.LabelDrift(random_state=seed).add_condition_drift_score_less_than(max(limit, chance.label))
+def _label_drift(limit: float, seed: int, chance: Chance) -> Any:
+    return dc.LabelDrift(random_state=seed).add_condition_drift_score_less_than(chance.limit("label", limit))
 
 
 def _rare_type_ratio(value: dict) -> float:
@@ -111,7 +98,7 @@ DEEPCHECKS: dict[str, Spec] = {
         _feature_drift,
         _max_feature_drift,
         "drift score per feature < {}",
-        drift=True,
+        drift=("categorical", "numeric"),
     ),
     "label_drift": Spec(
         "split",
@@ -119,7 +106,7 @@ DEEPCHECKS: dict[str, Spec] = {
         _label_drift,
         _drift_score,
         "label drift score < {}",
-        drift=True,
+        drift=("label",),
     ),
     "new_category": Spec(
         "split",
@@ -134,7 +121,7 @@ DEEPCHECKS: dict[str, Spec] = {
         _feature_drift,
         _max_feature_drift,
         "drift vs reference per feature < {}",
-        drift=True,
+        drift=("categorical", "numeric"),
     ),
     "reference_label_drift": Spec(
         "reference",
@@ -142,20 +129,18 @@ DEEPCHECKS: dict[str, Spec] = {
         _label_drift,
         _drift_score,
         "label drift vs reference < {}",
-        drift=True,
+        drift=("label",),
     ),
 }
 
 
 def build(name: str, config: CheckConfig, seed: int, chance: Chance = Chance()) -> Any:
     spec = DEEPCHECKS[name]
-    if spec.drift:
-        return spec.build(config.condition(spec.key), seed, chance)
-    return spec.build(config.condition(spec.key), seed)
+    extra = (chance,) if spec.drift else ()
+    return spec.build(config.condition(spec.key), seed, *extra)
 
 
 def describe(name: str, config: CheckConfig, chance: Chance = Chance()) -> str:
     spec = DEEPCHECKS[name]
     limit = config.condition(spec.key)
-    kinds = ("label",) if spec.build is _label_drift else ("categorical", "numeric")
-    return spec.describe.format(limit) + (chance.raised(limit, *kinds) if spec.drift else "")
+    return spec.describe.format(limit) + chance.raised(limit, spec.drift)

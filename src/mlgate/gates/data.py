@@ -9,7 +9,8 @@ from mlgate.config import CheckConfig, Params
 from mlgate.data.io import read_raw
 from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
-from mlgate.gates import chance, checks
+from mlgate.gates import checks
+from mlgate.gates.chance import Chance, between
 from mlgate.gates.common import dataset, guarded, labeled, sample
 from mlgate.gates.html import write_outputs  # noqa: F401  (re-exported: callers import it from here)
 from mlgate.gates.reference import Reference, file_sha256, load_reference
@@ -123,7 +124,7 @@ def run_deepcheck(
     seed: int = 0,
     model=None,
     display: bool = False,
-    chance: checks.Chance = checks.Chance(),
+    chance: Chance = Chance(),
 ) -> tuple[CheckResult, object | None]:
     """Run one deepchecks check; a check that cannot run is a failed check that says why.
 
@@ -217,7 +218,7 @@ def _run_data_gate(
             return
         try:
             datasets = [dataset(f, params) for f in frames]
-            level = drift_chance(*datasets) if len(datasets) == 2 else checks.Chance()
+            level = between(*datasets) if len(datasets) == 2 else Chance()
         except Exception as exc:
             return _fail_all(report, enabled, names, f"could not build the dataset: {exc}")
         for name in names:
@@ -272,17 +273,6 @@ def _run_data_gate(
                 sample(data, rows, target, seed),
             )
     return report, results
-
-
-def drift_chance(first, second) -> checks.Chance:
-    """What chance alone reaches between these two deepchecks datasets (train/test, reference/current)."""
-    n, m = len(first.data), len(second.data)
-    categories = [pd.concat([first.data[c], second.data[c]]).nunique() for c in first.cat_features]
-    return checks.Chance(
-        categorical=chance.cramers_v_level(n, m, max(categories)) if categories else 0.0,
-        numeric=chance.ks_level(n, m),
-        label=chance.cramers_v_level(n, m, 2),
-    )
 
 
 def _scoped(enabled: dict[str, CheckConfig], scope: str) -> list[str]:
