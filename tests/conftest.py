@@ -38,6 +38,7 @@ BIN = Path(sys.executable).parent
 # Module fixtures that own a deployment world on the one Docker engine, each with its own container names and
 # ports: each world's tests run in order in one worker, beside the other worlds. Longest first.
 ENGINE_WORLDS = ("world", "side_world", "stack", "tracked_world")
+SHARED = ("module", "class")  # fixture scopes whose tests stay in one worker
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -49,8 +50,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.project)
     if (rank := _engine_rank(item)) is not None:
         item.add_marker(pytest.mark.xdist_group("-".join(["docker", *ENGINE_WORLDS[rank : rank + 1]])))
-    elif _uses_module_fixture(item):
-        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    elif (shared := _module_fixtures(item)) is not None:
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__ + shared))
 
 
 def own_environments(prefix: str, first_port: int) -> dict:
@@ -77,11 +78,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank if (rank := _engine_rank(item)) is not None else len(ENGINE_WORLDS) + 1)
 
 
-def _uses_module_fixture(item: pytest.Item) -> bool:
+def _module_fixtures(item: pytest.Item) -> str | None:
+    """None when the test uses no module- or class-scoped fixture; else what tells its instances apart: the
+    parameters of such fixtures by index ("-adopted1"; xdist reads a group name ending in "]" as no group), so
+    each dataset's pipeline is a group of its own and the datasets run side by side, not one after the other."""
     definitions = getattr(item, "_fixtureinfo", None)
     if definitions is None:
-        return False
-    return any(defs and defs[-1].scope in ("module", "class") for defs in definitions.name2fixturedefs.values())
+        return None
+    shared = [name for name, defs in definitions.name2fixturedefs.items() if defs and defs[-1].scope in SHARED]
+    if not shared:
+        return None
+    indices = getattr(getattr(item, "callspec", None), "indices", {})
+    return "".join(f"-{name}{indices[name]}" for name in shared if name in indices)
 
 
 def once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
