@@ -22,6 +22,12 @@ BUILTIN_ESTIMATORS = ("hist_gradient_boosting", "random_forest", "logistic_regre
 FACTORY_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # module:function, e.g. project.model:build
 
 
+# The metrics evaluate writes and the gates and report may name (here, not beside their sklearn code in
+# pipeline/metrics.py: every params.yaml load checks names against them, and sklearn.metrics costs 0.7 s).
+METRIC_NAMES = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
+LOWER_IS_BETTER = frozenset({"brier"})
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -268,8 +274,6 @@ class Params(_Strict):
     @field_validator("gates")
     @classmethod
     def _known_metrics(cls, gates: GatesConfig) -> GatesConfig:
-        from mlgate.pipeline.metrics import METRIC_NAMES
-
         model = gates.model
         named = set(model.thresholds) | set(model.regression_metrics) | set(model.non_inferiority.metrics)
         unknown = sorted(named - set(METRIC_NAMES))

@@ -1,5 +1,8 @@
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mlgate.config import load_params
@@ -59,3 +62,22 @@ def test_non_inferiority_defaults_live_in_code_and_params_override_them(workdir:
     edit_params(workdir / "params.yaml", "gates.model.non_inferiority", {"metrics": {"recall": {"margin": 0.05}}})
     override = load_params(workdir / "params.yaml").gates.model.non_inferiority
     assert list(override.metrics) == ["recall"] and override.confidence == 0.95
+
+
+def test_reading_params_and_the_report_imports_no_ml_library():
+    """`mlgate summary`, `report`, `changes` and every params.yaml load are bookkeeping: they must not pay
+    sklearn's, MLflow's or deepchecks' import (seconds per CI step and DVC stage)."""
+    probe = (
+        "import sys; from mlgate.config import load_params; import mlgate.report.render, mlgate.report.inputs; "
+        f"load_params({str(FIXTURE_PARAMS)!r}); "
+        "print(sorted(m for m in ('sklearn', 'scipy', 'mlflow', 'deepchecks', 'skops') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_metric_names_are_what_evaluate_computes():
+    from mlgate.config import METRIC_NAMES
+    from mlgate.pipeline.metrics import score_metrics
+
+    assert tuple(score_metrics(np.array([0, 1, 1, 0]), np.array([0.1, 0.8, 0.4, 0.3]), 0.5)) == METRIC_NAMES

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from mlgate.config import CheckConfig, Params
+from mlgate.config import LOWER_IS_BETTER, CheckConfig, Params
 from mlgate.fingerprint import model_sha256
 from mlgate.gates.baseline import Champion
 from mlgate.gates.chance import ks_level
@@ -18,7 +18,7 @@ from mlgate.gates.compare import compare
 from mlgate.gates.reference import file_sha256
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
-from mlgate.pipeline.metrics import LOWER_IS_BETTER, brier_skill, normalised_lift
+from mlgate.pipeline.metrics import brier_skill, normalised_lift
 from mlgate.versioning import data_md5
 
 

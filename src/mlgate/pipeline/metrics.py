@@ -5,9 +5,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
-METRIC_NAMES = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
-LOWER_IS_BETTER = frozenset({"brier"})
-
 
 def score_metrics(y_true: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, float]:
     """The headline metrics; ranking metrics need both classes, so a single-class y is an error."""

@@ -10,8 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgate.config import Params
-from mlgate.pipeline.metrics import METRIC_NAMES
+from mlgate.config import METRIC_NAMES, Params
 from mlgate.versioning import data_md5, dvc, dvc_md5, git_show
 
 

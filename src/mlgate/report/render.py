@@ -4,7 +4,7 @@ Every string a PR can set (check names and messages, params, labels, hashes) goe
 
 from __future__ import annotations
 
-from mlgate.pipeline.metrics import LOWER_IS_BETTER, METRIC_NAMES
+from mlgate.config import LOWER_IS_BETTER, METRIC_NAMES
 from mlgate.report.escape import cap, table_code, text
 from mlgate.report.inputs import ReportInputs
 from mlgate.report.mermaid import caption, pr_chart
