@@ -154,7 +154,7 @@ def edit_params(path: Path, dotted: str, value) -> None:
     node = raw
     *parents, leaf = dotted.split(".")
     for key in parents:
-        node = node[key]
+        node = node.setdefault(key, {})
     node[leaf] = value
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
 

@@ -6,6 +6,7 @@ the key named instead of deep inside a training run.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +30,8 @@ LOWER_IS_BETTER = frozenset({"brier"})
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # allow_inf_nan: a `.nan` limit would pass every check (no comparison with NaN is true)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 class DataConfig(_Strict):
@@ -116,9 +118,14 @@ class CheckConfig(BaseModel):
 
     def condition(self, key: str) -> float:
         value = (self.model_extra or {}).get(key)
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise MlgateError(f"params.yaml: check condition '{key}' must be a number, got {value!r}")
+        if not _finite(value):
+            raise MlgateError(f"params.yaml: check condition '{key}' must be a finite number, got {value!r}")
         return float(value)
+
+
+def _finite(value: Any) -> bool:
+    """A number a limit can be: not a bool, not NaN or infinite (a `.nan` limit passes every comparison)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # The template's default condition of every gate check. params.yaml `gates.<gate>.checks.<name>` holds only a
@@ -165,9 +172,8 @@ def merge_checks(overrides: Any, defaults: dict[str, dict[str, float]]) -> dict[
         if bad:
             raise ValueError(f"{name}: unknown key(s) {bad}; expected some of {sorted(allowed)}")
         for key, value in given.items():
-            number = key in default and isinstance(value, int | float) and not isinstance(value, bool)
-            if not (number or (key not in default and isinstance(value, bool))):
-                kind = "a number" if key in default else "true or false"
+            if not (_finite(value) if key in default else isinstance(value, bool)):
+                kind = "a finite number" if key in default else "true or false"
                 raise ValueError(f"{name}.{key}: expected {kind}, got {value!r}")
         merged[name] = CheckConfig.model_validate({**default, **given})
     return merged

@@ -40,6 +40,24 @@ def test_bad_value_names_the_key(workdir: Path, key, value, expected):
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize(
+    ("key", "leaf"),
+    [
+        ("gates.data.checks.feature_drift", "max_score"),
+        ("gates.data.checks.percent_of_nulls", "max_ratio"),
+        ("gates.model.checks.calibration", "min_brier_skill"),
+        ("gates.model.thresholds", "pr_auc"),
+    ],
+)
+def test_a_limit_that_is_not_a_finite_number_is_refused(workdir: Path, key, leaf, value):
+    """`.nan` as a limit would pass every check (no comparison with NaN is true): a fail-open gate."""
+    edit_params(workdir / "params.yaml", key, {leaf: value})
+    with pytest.raises(MlgateError) as err:
+        load_params(workdir / "params.yaml")
+    assert f"{key.rsplit('.', 1)[-1]}.{leaf}" in str(err.value) and "finite" in str(err.value), err.value
+
+
 def test_unknown_key_is_rejected(workdir: Path):
     edit_params(workdir / "params.yaml", "train.epochs", 3)
     with pytest.raises(MlgateError, match=r"unknown key 'train\.epochs'"):
