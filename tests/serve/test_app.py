@@ -104,6 +104,9 @@ def test_limits(client, records, monkeypatch):
 def test_invocations_bad_input(client, records):
     bad = [
         ({"dataframe_split": {"columns": ["a"], "data": [[1, 2]]}}, "every row must be a list of 1 values"),
+        ({"dataframe_split": {"columns": [["amount"]], "data": [[1]]}}, "columns: expected unique column names"),
+        ({"dataframe_split": {"columns": [{"a": 1}, 2], "data": [[1, 2]]}}, "columns: expected unique column names"),
+        ({"dataframe_split": {"columns": ["hour", "hour"], "data": [[1, 2]]}}, "columns: expected unique column names"),
         ({"inputs": {"amount": [1.0], "hour": [1, 2]}}, "columns must be lists of equal length"),
         ({"dataframe_records": [{**records[0], "country": "ZZ"}]}, "rows.0.country: Input should be"),
         ({"something": 1}, "exactly one of dataframe_split, dataframe_records, inputs"),

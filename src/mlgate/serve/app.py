@@ -392,6 +392,8 @@ def _mlflow_records(payload: Any) -> list[dict] | str:
             return "dataframe_split: expected {'columns': [...], 'data': [[...], ...]}"
         columns = data["columns"]
         rows = data["data"]
+        if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+            return "dataframe_split.columns: expected unique column names (strings)"
         if not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
             return f"dataframe_split.data: every row must be a list of {len(columns)} values"
         return [dict(zip(columns, r, strict=True)) for r in rows]
