@@ -35,14 +35,17 @@ class UntrustedModel(MlgateError):
 
 def _library_class(name: str) -> bool:
     """True when `name` is a class defined in one of the shipped libraries (imported only from there)."""
-    if not name.startswith(tuple(f"{lib}." for lib in LIBRARIES)):
-        return False
     parts = name.split(".")
+    # A dunder segment is never a class's path, and importing it may run a script (numpy.f2py.__main__).
+    if parts[0] not in LIBRARIES or any(part.startswith("__") for part in parts):
+        return False
     for cut in range(len(parts) - 1, 0, -1):
         try:
             obj: Any = importlib.import_module(".".join(parts[:cut]))
         except ImportError:
             continue
+        except (Exception, SystemExit):  # a module that fails or exits on import names no class
+            return False
         try:
             for attr in parts[cut:]:
                 obj = getattr(obj, attr)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
+import zipfile
 
 import mlflow.sklearn
 import numpy as np
@@ -69,6 +71,27 @@ def test_unknown_class_needs_the_params_allow_list(tmp_path):
     with pytest.raises(UntrustedModel):
         trusted_types(model)
     assert trusted_types(model, [name]) == [name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["numpy.f2py.__main__.Pipeline", "sklearn.__main__.X", "scipy.__init__.X", "numpy.__builtins__.exec"],
+)
+def test_a_library_script_named_in_the_file_is_refused_not_run(tmp_path, name):
+    """The check imports the module a library type names, to see that it is a class: a `__main__` module
+    (numpy.f2py's command line) would run, and its SystemExit would escape the loader."""
+    model = make_pipeline(Doubler(), LogisticRegression()).fit(X, y)
+    path = _save(model, tmp_path / "m", [f"{__name__}.Doubler"])
+    skops_file = path / "model.skops"
+    with zipfile.ZipFile(skops_file) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    module, cls = name.rsplit(".", 1)
+    schema = members["schema.json"].decode().replace(f'"{__name__}"', f'"{module}"').replace('"Doubler"', f'"{cls}"')
+    with zipfile.ZipFile(skops_file, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, schema if member == "schema.json" else data)
+    with pytest.raises(UntrustedModel, match=re.escape(name)):
+        load_model(path)
 
 
 def test_pickle_is_refused(tmp_path):
