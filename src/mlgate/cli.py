@@ -316,12 +316,15 @@ def promote(
     source: Annotated[str, typer.Option("--from", help="Environment whose running digest is promoted.")],
     dest: Annotated[str, typer.Option("--to", help="Environment to deploy it to.")],
     target: TargetOpt = "auto",
+    expect: Annotated[
+        str, typer.Option(help="repo@sha256:... that --from must be running (the release's image); else refused.")
+    ] = "",
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
     """Deploy exactly the digest running in --from to --to; refuses an image not bound to a gated model."""
     from mlgate.deploy.service import promote as do_promote
 
-    _deployed(f"promoted from {source}:", do_promote(load(params_file), source, dest, target))
+    _deployed(f"promoted from {source}:", do_promote(load(params_file), source, dest, target, expect))
 
 
 @app.command()

@@ -284,6 +284,9 @@ def test_promotion_rollback_and_forged_records(site, stack):
     promote(params, "staging", "production", "docker")
     for env in ENVS:
         _agree(helper.observed(env), v1, "v1")
+    with pytest.raises(MlgateError, match="promote refused"):  # a release of v2 while staging runs v1
+        promote(params, "staging", "production", "docker", expect=v2)
+    _agree(helper.observed("production"), v1, "v1")
     deploy(params, "production", v2, "docker")
     _agree(helper.observed("production"), v2, "v2")
     # A forged record (anyone with a token can create a deployment) naming an ungated image is refused.

@@ -218,3 +218,27 @@ def test_the_release_card_names_who_approved_each_environment(hub, released_imag
     down = GitHub("http://127.0.0.1:9", "acme/model", "t")  # GitHub unreachable
     with pytest.raises(MlgateError, match=r"deployment approvals of run 4242: .*unreachable"):
         publish(load_params(FIXTURE_PARAMS), "v1.0.1", IMAGE, down)
+
+
+def test_production_promotes_only_the_release_s_image(monkeypatch, tmp_path):
+    """The release records the image it resolved; production promotes what staging runs when the job starts,
+    which may be hours later (approval) and after a staging rollback. Another digest there is refused."""
+    from mlgate.config import load_params
+    from mlgate.deploy import service
+
+    released, rolled_back = "reg/app@sha256:" + "a" * 64, "reg/app@sha256:" + "b" * 64
+
+    class Staging:
+        def current(self, env):
+            return rolled_back
+
+    deployed = []
+    monkeypatch.setattr(service, "make_target", lambda name, repository: Staging())
+    monkeypatch.setattr(service, "_repository_for", lambda name: "reg/app")
+    monkeypatch.setattr(service, "deploy", lambda *args, **kwargs: deployed.append(args))
+    params = load_params(FIXTURE_PARAMS)
+    with pytest.raises(MlgateError, match=r"--from staging runs reg/app@sha256:bbbbbbbbbbbb.*, not the expected "):
+        service.promote(params, "staging", "production", "docker", expect=released)
+    assert deployed == []
+    service.promote(params, "staging", "production", "docker", expect=rolled_back.replace("reg/app", "ghcr.io/x/y"))
+    assert deployed and deployed[0][2] == rolled_back  # the same digest under another name is the same image

@@ -356,7 +356,15 @@ def test_release_waits_for_or_builds_its_image_and_goes_through_promote():
     assert jobs["publish"]["needs"] == "build"
     assert jobs["staging"]["with"]["image"] == "${{ needs.resolve.outputs.image || needs.publish.outputs.image }}"
     assert jobs["staging"]["with"].get("operation", "deploy") == "deploy"
-    assert jobs["production"]["with"] == {"environment": "production", "operation": "promote", "from": "staging"}
+    assert jobs["production"]["with"] == {
+        "environment": "production",
+        "operation": "promote",
+        "from": "staging",
+        "image": jobs["staging"]["with"]["image"],  # the release's image: staging must still run it
+    }
+    assert {"resolve", "publish"} <= set(jobs["production"]["needs"])
+    promote = next(s for s in _wf("_deploy.yml")["jobs"]["deploy"]["steps"] if "mlgate promote" in s.get("run", ""))
+    assert '--expect "$IMAGE"' in promote["run"]
     release = " ".join(s.get("run", "") for s in jobs["github-release"]["steps"])
     assert 'mlgate release publish --tag "$TAG" --image "$IMAGE"' in release
     assert "docker pull" not in (GITHUB / "workflows/release.yml").read_text()

@@ -169,12 +169,23 @@ def _repository_for(target_name: str) -> str:
     return repository() if resolve_target(target_name) == "registry" else ""
 
 
-def promote(params: Params, source: str, dest: str, target_name: str = "auto") -> Deployed:
-    """Deploy to `dest` exactly the digest running in `source`; deploy verifies it is gated."""
+def promote(params: Params, source: str, dest: str, target_name: str = "auto", expect: str = "") -> Deployed:
+    """Deploy to `dest` exactly the digest running in `source`; deploy verifies it is gated. With `expect`
+    (the release's image), `source` must run that digest: between staging and an approved production job,
+    staging may have been rolled back, and the release would then record an image production does not run."""
     image = make_target(target_name, _repository_for(target_name)).current(environment(source))
     if not image:
         raise MlgateError(f"--from {source}: nothing is deployed there")
+    if expect and _digest(image) != _digest(expect):
+        raise MlgateError(
+            f"--from {source} runs {image}, not the expected {expect}: promote refused "
+            f"({source} changed since this run deployed it; run the release again)"
+        )
     return deploy(params, dest, image, target_name)
+
+
+def _digest(image: str) -> str:
+    return image.rpartition("@")[2]
 
 
 def rollback(params: Params, env_name: str, to_version: str | None = None, target_name: str = "auto") -> Deployed:
