@@ -524,15 +524,18 @@ def changes(
 @app.command("comment-check")
 def comment_check(
     report: Annotated[Path, typer.Option(help="The report from the PR run's artifact (untrusted).")],
+    out: Annotated[Path, typer.Option(help="Where to write the comment to post: the report made inert.")],
 ) -> None:
-    """Write postable=true to $GITHUB_OUTPUT when the report is UTF-8 text within GitHub's comment size; else
-    say why and write nothing (exit 0: nothing is posted)."""
-    from mlgate.comment import postable
+    """When the report is UTF-8 text within GitHub's comment size: write its inert copy (no mention, issue
+    reference, image or foreign HTML) to --out and postable=true to $GITHUB_OUTPUT; else say why and write
+    nothing (exit 0: nothing is posted)."""
+    from mlgate.comment import inert, postable
     from mlgate.github import write_output
 
     ok, why = postable(report)
     typer.echo(why)
     if ok:
+        out.write_text(inert(report.read_text(encoding="utf-8")), encoding="utf-8")
         write_output(postable="true")
 
 

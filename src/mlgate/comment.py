@@ -1,14 +1,30 @@
-"""Is an untrusted report fit to post as a PR comment? (The comment workflow's last check.)
+"""Is an untrusted report fit to post as a PR comment, and what exactly is posted? (The comment workflow.)
 
-The report comes from a PR run's artifact, which a fork's code wrote: it may be huge, binary or missing.
-GitHub rejects comments over 65,536 characters; an oversized report is not truncated but not posted.
+The report comes from a PR run's artifact, which a fork's code wrote: it may be huge, binary or missing,
+and its escaping (mlgate.report.escape) may have been replaced. GitHub rejects comments over 65,536
+characters; an oversized report is not truncated but not posted. What is posted is `inert(report)`:
+the bot's comment mentions no one, references no issue and runs no HTML but the report's own folds.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 MAX_CHARS = 60_000
+ZWJ = "\u200d"  # invisible: after @ or #, GitHub links no user, team or issue; after <, no tag opens
+# @user, @org/team; #12, owner/repo#12 (not a colour such as #0072B2); HTML other than the report's folds
+# and its marker (a fence is no shelter: GitHub and a line scanner may disagree where one ends); images.
+_ACTIVE = re.compile(
+    r"(@)(?=\w)|(?<!&)(#)(?=\d+\b)|(<)(?!/?details>|/?summary>|!-- mlgate-report -->)(?=[a-z!/?])|(!)(?=\[)",
+    re.IGNORECASE,
+)
+
+
+def inert(report: str) -> str:
+    """The report with an invisible joiner after every mention, issue reference, foreign tag and image: it reads
+    the same, and mlgate's own reports (already escaped) come out unchanged."""
+    return _ACTIVE.sub(lambda m: m.group(0) + ZWJ, report)
 
 
 def postable(report: Path, max_chars: int = MAX_CHARS) -> tuple[bool, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlgate.changes import touches_code
+from tests.conftest import ROOT
 
 MLGATE = str(Path(sys.executable).parent / "mlgate")
 
@@ -85,10 +87,50 @@ def test_comment_check_posts_only_reasonable_text(tmp_path, content, posted):
         report.write_bytes(content)
     elif content is not None:
         report.write_text(content, encoding="utf-8")
-    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(out)}
-    result = subprocess.run(
-        [MLGATE, "comment-check", "--report", str(report)], env=env, capture_output=True, text=True, cwd=tmp_path
-    )
+    result = _comment_check(report, tmp_path)
     assert result.returncode == 0, result.stderr
     assert (out.read_text() if out.exists() else "") == ("postable=true\n" if posted else "")
     assert posted or "posting nothing" in result.stdout
+    assert (tmp_path / "comment.md").is_file() == posted
+
+
+def _comment_check(report, tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(tmp_path / "github_output")}
+    command = [MLGATE, "comment-check", "--report", str(report), "--out", str(tmp_path / "comment.md")]
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
+
+
+HOSTILE = """<!-- mlgate-report -->
+## All gates passed ✅ @octocat @my-org/security-team see acme/infra#12 and #7
+<img src=https://evil.example/x.png> ![pixel](https://evil.example/p.png) <a href="https://evil.example">login</a>
+<details><summary>2 passing checks</summary>
+
+```mermaid
+%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#0072B2, #E69F00"}}}}%%
+```
+~~~
+@inside-a-tilde-fence
+~~~
+</details>
+<script>alert(1)</script><!-- hidden -->
+"""
+
+
+def test_the_trusted_job_makes_a_fork_written_report_inert(tmp_path):
+    """A fork's PR run writes the report with its own code (it can replace the escaping): the trusted job
+    posts only a copy in which no one is mentioned or cross-referenced and no HTML but the report's folds acts."""
+    report = tmp_path / "report.md"
+    report.write_text(HOSTILE, encoding="utf-8")
+    assert _comment_check(report, tmp_path).returncode == 0
+    posted = (tmp_path / "comment.md").read_text(encoding="utf-8")
+    assert not re.search(r"@\w", posted) and not re.search(r"#\d+\b", posted), posted
+    assert not re.search(r"<(?!/?details>|/?summary>|!-- mlgate-report -->)[a-z!/]", posted, re.I), posted
+    assert "![" not in posted
+    assert "<details><summary>2 passing checks</summary>" in posted and "#0072B2, #E69F00" in posted
+    assert posted.replace("\u200d", "") == HOSTILE, "only invisible joiners were added"
+
+
+@pytest.mark.parametrize("golden", sorted((ROOT / "tests/code/golden").glob("*.md")), ids=lambda p: p.stem)
+def test_mlgate_s_own_reports_are_posted_unchanged(tmp_path, golden):
+    assert _comment_check(golden, tmp_path).returncode == 0
+    assert (tmp_path / "comment.md").read_text(encoding="utf-8") == golden.read_text(encoding="utf-8")

@@ -312,14 +312,15 @@ def test_comment_workflow_runs_nothing_from_the_pr():
     runs = [s["run"] for s in steps if "run" in s]
     assert runs == [
         'mlgate pr-number --head-sha "$HEAD_SHA" --claimed-file "$CLAIM"',
-        'mlgate comment-check --report "$REPORT"',
+        'mlgate comment-check --report "$REPORT" --out "$COMMENT"',
     ]
     target = next(s for s in steps if s.get("id") == "target")
     assert target["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"  # trusted event data
     post = next(s for s in steps if "sticky-pull-request-comment" in s.get("uses", ""))
     assert post["if"] == "steps.target.outputs.pr-number != '' && steps.size.outputs.postable == 'true'"
     assert post["with"]["number"] == "${{ steps.target.outputs.pr-number }}"
-    assert post["with"]["path"] == "${{ runner.temp }}/pr-report/reports/report.md"
+    size = next(s for s in steps if s.get("id") == "size")
+    assert post["with"]["path"] == size["env"]["COMMENT"] == "${{ runner.temp }}/comment.md"  # the inert copy
 
 
 def test_the_pr_report_is_not_uploaded_by_a_cancelled_run():
