@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 from pathlib import Path
 
@@ -25,6 +26,8 @@ REAL = shutil.which("kubectl")
 STUB = """#!/usr/bin/env python3
 import json, os, subprocess, sys, time
 args = sys.argv[1:]
+if args[0] == "port-forward":  # the tunnel takes time to come up on a busy runner
+    time.sleep(float(os.environ.get("STUB_FORWARD_SECONDS", "0")))
 if args[0] == "kustomize":
     sys.exit(subprocess.call([{real!r}, *args]))
 state = {state!r}
@@ -44,7 +47,9 @@ elif args[:2] == ["rollout", "status"]:
     if os.environ.get("STUB_TIMEOUT_ON", "-") in open(state).read():
         print("error: timed out waiting for the condition", file=sys.stderr)
         sys.exit(1)
-elif args[0] == "port-forward":
+elif args[0] == "port-forward":  # listens on the local port, as kubectl does once the tunnel is up
+    import socket
+    server = socket.create_server(("127.0.0.1", int(args[-1].split(":")[0])))
     time.sleep(30)
 """
 
@@ -110,3 +115,12 @@ def test_kubeconfig_from_the_secret_reaches_every_call_and_is_removed(kubectl, m
     assert {c["kubeconfig"] for c in calls} == {target.env["KUBECONFIG"]}
     assert all(c["kubeconfig_exists"] for c in calls)
     assert not Path(target.env["KUBECONFIG"]).exists()  # the credentials do not outlive the deploy
+
+
+def test_the_smoke_test_starts_once_the_port_forward_listens(kubectl, monkeypatch):
+    """A port-forward that needs 2 s to come up (a busy runner): the service is reached through it, not before."""
+    monkeypatch.setenv("STUB_FORWARD_SECONDS", "2")
+    target = KubernetesTarget()
+    with target.reach(environment("dev")) as url:
+        port = int(url.rsplit(":", 1)[1])
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -214,11 +214,23 @@ class KubernetesTarget:
             env=self.env,
         )
         try:
-            time.sleep(1)
+            _listening(port, forward)
             yield f"http://127.0.0.1:{port}"
         finally:
             forward.terminate()
             forward.wait(timeout=10)
+
+
+def _listening(port: int, forward: subprocess.Popen, seconds: float = 30) -> None:
+    """Until the port-forward accepts connections (it takes seconds on a busy runner), exits, or `seconds` pass;
+    the smoke test then says what it found."""
+    deadline = time.monotonic() + seconds
+    while forward.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 TARGETS = ("auto", "registry", "docker", "kubernetes")
