@@ -25,6 +25,7 @@ from mlgate.config import Params, load_params
 from mlgate.data.generate import generate, write_csv
 from mlgate.deploy.image import docker_bin
 from mlgate.pipeline import evaluate, prepare, train
+from tests.scheduling import pytest_collection_modifyitems, pytest_itemcollected  # noqa: F401 (hooks)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests/fixtures"
@@ -33,25 +34,6 @@ FIXTURE_DVC = FIXTURES / "data-dvc.yaml"  # the data.dvc of the fixture sample (
 FIXTURE_DVC_CONFIG = FIXTURES / "dvc-config"  # the template's .dvc/config: a remote the fixture project never has
 SMALL_ROWS = 6000
 BIN = Path(sys.executable).parent
-
-
-# Module fixtures that own a deployment world on the one Docker engine, each with its own container names and
-# ports: each world's tests run in order in one worker, beside the other worlds. Longest first.
-ENGINE_WORLDS = ("world", "side_world", "stack", "tracked_world")
-SHARED = ("module", "class")  # fixture scopes whose tests stay in one worker
-
-
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """tests/project is marked `project`. xdist groups (`--dist loadgroup`): one group per deployment world;
-    every other test of the engine in one more group (fixed names: tests/serve); tests sharing a module-scoped
-    fixture (a pipeline run, a server) stay in one worker so it is built once. Marked as each item is
-    collected: xdist's worker turns the groups into node ids in its own collection_modifyitems."""
-    if item.path.is_relative_to(ROOT / "tests/project"):
-        item.add_marker(pytest.mark.project)
-    if (rank := _engine_rank(item)) is not None:
-        item.add_marker(pytest.mark.xdist_group("-".join(["docker", *ENGINE_WORLDS[rank : rank + 1]])))
-    elif (shared := _module_fixtures(item)) is not None:
-        item.add_marker(pytest.mark.xdist_group(item.module.__name__ + shared))
 
 
 def own_environments(prefix: str, first_port: int) -> dict:
@@ -64,32 +46,6 @@ def own_environments(prefix: str, first_port: int) -> dict:
             for i, env in enumerate(envs)
         }
     }
-
-
-def _engine_rank(item: pytest.Item) -> int | None:
-    """Where a test of the Docker engine starts: the worlds first, longest first; None for the others."""
-    if not ({"container", "workflows"} & {m.name for m in item.iter_markers()} or "engine" in item.fixturenames):
-        return None
-    return next((i for i, f in enumerate(ENGINE_WORLDS) if f in item.fixturenames), len(ENGINE_WORLDS))
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The worlds are scheduled first (`make test` passes --no-loadscope-reorder): they take longest."""
-    items.sort(key=lambda item: rank if (rank := _engine_rank(item)) is not None else len(ENGINE_WORLDS) + 1)
-
-
-def _module_fixtures(item: pytest.Item) -> str | None:
-    """None when the test uses no module- or class-scoped fixture; else what tells its instances apart: the
-    parameters of such fixtures by index ("-adopted1"; xdist reads a group name ending in "]" as no group), so
-    each dataset's pipeline is a group of its own and the datasets run side by side, not one after the other."""
-    definitions = getattr(item, "_fixtureinfo", None)
-    if definitions is None:
-        return None
-    shared = [name for name, defs in definitions.name2fixturedefs.items() if defs and defs[-1].scope in SHARED]
-    if not shared:
-        return None
-    indices = getattr(getattr(item, "callspec", None), "indices", {})
-    return "".join(f"-{name}{indices[name]}" for name in shared if name in indices)
 
 
 def once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:

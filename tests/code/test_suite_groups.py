@@ -51,7 +51,7 @@ def test_step(pipeline, step, tmp_path_factory):
 def test_each_dataset_of_a_module_fixture_is_its_own_group(tmp_path: Path):
     """A module fixture per dataset (an adopted project's pipeline): one dataset's tests share a worker (the
     pipeline is built once), and the datasets run side by side instead of one after the other."""
-    (tmp_path / "conftest.py").write_text("from tests.conftest import pytest_itemcollected  # noqa: F401\n")
+    (tmp_path / "conftest.py").write_text("from tests.scheduling import pytest_itemcollected  # noqa: F401\n")
     (tmp_path / "test_probe.py").write_text(DATASETS_PROBE)
     base = tmp_path / "base"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")} | {"PYTHONPATH": str(ROOT)}
@@ -67,7 +67,18 @@ def test_each_dataset_of_a_module_fixture_is_its_own_group(tmp_path: Path):
 def test_make_test_schedules_the_worlds_first_in_their_own_groups():
     """The longest groups start first: the collection order `make test` hands xdist (--no-loadscope-reorder)."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        # a module collected before the worlds' (tests/adopt) and the longest world's: the sort puts it first
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/adopt",
+            "tests/workflows",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
