@@ -262,6 +262,11 @@ class Handler(BaseHTTPRequestHandler):
             view = self._release_view(release, state)
         self._send(201, view)
 
+    def list_releases(self, match, query) -> None:
+        with _state(self.state_path, write=False) as state:
+            views = [self._release_view(r, state) for r in sorted(state["releases"], key=lambda r: -r["id"])]
+        self._paged(views, query)
+
     def latest_release(self, match, _query) -> None:
         with _state(self.state_path, write=False) as state:
             published = [r for r in state["releases"] if not r["draft"] and not r["prerelease"]]
@@ -418,6 +423,7 @@ ROUTES = [
     (REPO + r"/deployments/(?P<id>\d+)/statuses", "POST", Handler.create_status),
     (REPO + r"/deployments/(?P<id>\d+)/statuses", "GET", Handler.list_statuses),
     (REPO + r"/releases", "POST", Handler.create_release),
+    (REPO + r"/releases", "GET", Handler.list_releases),
     (REPO + r"/releases/latest", "GET", Handler.latest_release),
     (REPO + r"/releases/tags/(?P<tag>[^/]+)", "GET", Handler.release_by_tag),
     (REPO + r"/releases/assets/(?P<id>\d+)", "GET", Handler.download_asset),

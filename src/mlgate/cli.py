@@ -171,10 +171,10 @@ def gate_model(
     else:
         base = base_at(p, base_rev)
     live = None
-    if production:  # the latest release's model (CI downloads it), else the registry's @production alias
+    if production:  # the model of the release production runs (CI downloads it), else the registry's @production alias
         released = Path(os.environ.get("MLGATE_PRODUCTION_MODEL") or "-")
         if (released / "MLmodel").is_file():
-            live = model_from_dir(p, released, f"production (latest release, model {_fingerprint(released)})")
+            live = model_from_dir(p, released, f"production (its release, model {_fingerprint(released)})")
         else:
             live = production_model(p)
     _finish_gate(*run_model_gate(p, base=base, production=live, display=html), reports)
@@ -367,7 +367,7 @@ def release_production_model(
         "outputs/production-model"
     ),
 ) -> None:
-    """Download the production model from the latest release (production-model=DIR, empty when there is no
+    """Download the model of the release production runs (production-model=DIR, empty when there is no
     release yet: a first run)."""
     from mlgate.github import write_output
     from mlgate.release import production_model

@@ -161,6 +161,10 @@ class GitHub:
                 return None
             raise
 
+    def releases(self, limit: int = 300) -> list[dict]:
+        """Releases, newest first."""
+        return self.pages(f"{self._repo}/releases", limit)
+
     def release_by_tag(self, tag: str) -> dict | None:
         try:
             return self.call("GET", f"{self._repo}/releases/tags/{urllib.parse.quote(tag)}")

@@ -135,11 +135,29 @@ def _meta(release: dict) -> dict:
     return {}
 
 
+def running_release(github: GitHub) -> dict | None:
+    """The release whose image production runs: the newest successful production deployment's digest (after a
+    rollback that is not the latest release); the latest release when production has no deployment record."""
+    from mlgate.deploy.history import GitHubHistory
+
+    running = next((e.image for e in GitHubHistory(github).entries("production") if e.status == "success"), None)
+    if running is None:
+        return github.latest_release()
+    digest = running.rpartition("@")[2]
+    for release in github.releases():
+        if str(_meta(release).get("image", "")).rpartition("@")[2] == digest:
+            return release
+    raise MlgateError(
+        f"production runs {running}, which no release records: its model cannot be compared "
+        "(release it, or roll production back to a released image)"
+    )
+
+
 def production_model(output: Path, github: GitHub | None = None) -> dict | None:
-    """Download the latest release's model into `output` (checked against the fingerprint in its notes);
-    None when there is no release yet (a first PR)."""
+    """Download the model of the release production runs (running_release) into `output`, checked against the
+    fingerprint in its notes; None when there is no release yet (a first PR)."""
     github = github or GitHub.require()
-    release = github.latest_release()
+    release = running_release(github)
     if release is None:
         return None
     meta = _meta(release)

@@ -67,14 +67,14 @@ def _model_dir(tmp_path):
     return model
 
 
-def _release_with(gh, tmp_path, model, sha):
-    release = gh.create_release("v1.0.0", "v1.0.0", notes("r@sha256:" + "1" * 64, "3", sha, None, {}))
+def _release_with(gh, tmp_path, model, sha, tag="v1.0.0", image="r@sha256:" + "1" * 64, version="3"):
+    release = gh.create_release(tag, tag, notes(image, version, sha, None, {}))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         tar.add(model, arcname="model")
-    asset = tmp_path / MODEL_ASSET
+    asset = tmp_path / f"{tag}-{MODEL_ASSET}"
     asset.write_bytes(buffer.getvalue())
-    gh.upload_asset(release, asset)
+    gh.upload_asset(release, asset, MODEL_ASSET)
 
 
 def test_no_release_yet_is_a_first_run(hub, tmp_path):
@@ -88,6 +88,28 @@ def test_production_model_is_the_latest_releases_checked_against_its_notes(hub, 
     _release_with(gh, tmp_path, model, model_sha256(model))
     found = production_model(tmp_path / "prod", gh)
     assert found["model_version"] == "3" and model_sha256(tmp_path / "prod") == model_sha256(model)
+
+
+def test_after_a_production_rollback_the_champion_is_the_release_production_runs(hub, tmp_path):
+    """v1.1.0 was released, then production was rolled back to v1.0.0's image: the latest release is not what
+    runs, and a PR compared with it would be judged against a model no user gets."""
+    gh, _ = hub
+    (tmp_path / "old").mkdir(), (tmp_path / "new").mkdir()
+    old, new = _model_dir(tmp_path / "old"), _model_dir(tmp_path / "new")
+    (new / "model.skops").write_bytes(b"other weights")
+    old_image, new_image = "r@sha256:" + "1" * 64, "ghcr.io/acme/m@sha256:" + "2" * 64
+    _release_with(gh, tmp_path, old, model_sha256(old), "v1.0.0", old_image, "3")
+    _release_with(gh, tmp_path, new, model_sha256(new), "v1.1.0", new_image, "4")
+    for image, version in ((old_image, "3"), (new_image, "4"), (old_image.replace("r@", "ghcr.io/acme/m@"), "3")):
+        deployment = gh.create_deployment("production", "HEAD", {"image": image, "model_version": version}, "")
+        gh.set_deployment_status(deployment, "success")
+    found = production_model(tmp_path / "prod", gh)
+    assert (found["tag"], found["model_version"]) == ("v1.0.0", "3")
+    assert model_sha256(tmp_path / "prod") == model_sha256(old)
+    unreleased = gh.create_deployment("production", "HEAD", {"image": "r@sha256:" + "9" * 64}, "")
+    gh.set_deployment_status(unreleased, "success")
+    with pytest.raises(MlgateError, match=r"production runs r@sha256:999999999999.*, which no release records"):
+        production_model(tmp_path / "prod", gh)
 
 
 def test_a_tampered_model_asset_is_refused(hub, tmp_path):

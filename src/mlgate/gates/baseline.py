@@ -1,7 +1,7 @@
 """The champions the model gate compares this run's model with, and whether the comparison is honest.
 
 Each champion is a model scored on this run's test rows: the base revision's (trained in the job from its
-params.yaml, see base_model.py) and the production model (the latest release's, or the registry alias's).
+params.yaml, see base_model.py) and the production model (the release production runs, or the registry alias's).
 They are compared only when they judge the same problem:
 the same target, the same positive label, the same feature schema. Otherwise the comparison is reported
 as "not comparable: <reason>" and does not block. Nothing to compare with yet (a first run, no production
@@ -182,7 +182,7 @@ def _embedded_store_has_no(params: Params, alias: str) -> bool:
 
 
 def model_from_dir(params: Params, model_dir: Path, label: str, info: dict | None = None) -> Champion:
-    """A saved model on disk (the latest release's asset in CI, or a given base model), judged like the alias's."""
+    """A saved model on disk (the running release's asset in CI, or a given base model), judged like the alias's."""
     from mlgate.model_io import load_model
 
     try:
