@@ -395,7 +395,8 @@ def pr_number(
         if claimed_file is None or not claimed_file.is_file():
             typer.echo("no PR number artifact: posting nothing")
             return
-        claimed = claimed_file.read_text()[:32]
+        with claimed_file.open("rb") as claim:  # a fork's artifact: any size, any bytes
+            claimed = claim.read(32).decode("utf-8", errors="replace")
     number, why = pr_for_head(GitHub.require(), head_sha, claimed)
     if number is not None:
         write_output(pr_number=str(number))

@@ -56,6 +56,15 @@ def test_pr_number_cli_writes_the_output_only_on_a_match(hub, tmp_path):
         "pr-number", "--head-sha", HEAD, "--claimed-file", str(claim), cwd=ROOT, env=env | {"GITHUB_OUTPUT": str(out)}
     )
     assert ok.returncode == 0 and out.read_text() == "pr-number=7\n"
+    out.unlink()
+    with claim.open("wb") as hostile:  # a fork's artifact: binary, and 4 GB as far as a reader can tell
+        hostile.write(b"\xff\xfe7")
+        hostile.truncate(4 << 30)
+    refused = run_cli(
+        "pr-number", "--head-sha", HEAD, "--claimed-file", str(claim), cwd=ROOT, env=env | {"GITHUB_OUTPUT": str(out)}
+    )
+    assert refused.returncode == 0 and "is not a number: posting nothing" in refused.stdout, refused.stderr
+    assert not out.exists()
 
 
 def _model_dir(tmp_path):
