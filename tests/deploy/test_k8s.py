@@ -3,6 +3,8 @@ and follows the policies: probes, non-root, read-only root, limits, image pinned
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 import yaml
 
 from mlgate.deploy.environments import environment
-from mlgate.deploy.targets import render
+from mlgate.deploy.targets import K8S_DIR, render
 from mlgate.errors import MlgateError
 from tests.conftest import ROOT
 
@@ -80,3 +82,18 @@ def test_unknown_environment_is_a_clear_error(monkeypatch):
     monkeypatch.chdir(ROOT)
     with pytest.raises(MlgateError, match=r"--env 'qa': unknown environment; expected one of \['dev'"):
         environment("qa")
+
+
+def test_an_overlay_cannot_read_files_outside_the_manifests(tmp_path):
+    """kubectl runs where the deploy credentials are: an overlay that loads a runner file into a ConfigMap
+    (a merged change can add one) is refused by kustomize's default load restrictor."""
+    k8s = tmp_path / "k8s"
+    shutil.copytree(ROOT / K8S_DIR, k8s)
+    secret = tmp_path / "runner-secret.txt"
+    secret.write_text("token")
+    overlay = k8s / "overlays/dev/kustomization.yaml"
+    config = yaml.safe_load(overlay.read_text())
+    config["configMapGenerator"] = [{"name": "leak", "files": [os.path.relpath(secret, overlay.parent)]}]
+    overlay.write_text(yaml.safe_dump(config))
+    with pytest.raises(MlgateError, match=r"kubectl kustomize .* failed: .*(security|not in or below)"):
+        render(environment("dev"), IMAGE, k8s)

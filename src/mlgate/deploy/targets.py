@@ -132,7 +132,7 @@ def render(env: Environment, image: str, k8s_dir: Path = K8S_DIR) -> str:
             )
         )
         result = subprocess.run(
-            ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone", tmp],
+            ["kubectl", "kustomize", tmp],
             capture_output=True,
             text=True,
             check=False,
