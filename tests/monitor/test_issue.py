@@ -4,6 +4,7 @@ opened then updated, hostile text inert, nothing filed for a passing report, err
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -70,13 +71,14 @@ def test_one_issue_per_model_version_opened_then_updated(tmp_path: Path, github)
 
 
 def test_hostile_text_is_inert(tmp_path: Path, github):
-    hostile = "x|y @org/admins <img src=x onerror=alert(1)> `cmd` #1"
+    hostile = "x|y @org/admins <img src=x onerror=alert(1)> `cmd` #1 [login](https://evil.example) ![p](x.png) www.ev.il"
     done = _issue(tmp_path, _report(tmp_path / "r.json", "v1 @everyone\n# title", feature=hostile), github)
     assert done.returncode == 0, done.stderr
     issue = _state(github)["issues"][0]
     assert issue["title"] == "mlgate monitor: model version v1__everyone___title"
-    for raw in ("@org", "<img", "`cmd`", "x|y", "#1"):
+    for raw in ("@org", "`cmd`", "x|y", "#1", "[login](", "https://evil", "![", "www.ev"):
         assert raw not in issue["body"], raw
+    assert not re.search(r"(?<!\\)<img", issue["body"])  # `\<` is a literal <, no tag
 
 
 def test_passing_report_files_nothing(tmp_path: Path):

@@ -7,7 +7,6 @@ and messages come from the user's data and the log) is escaped before it reaches
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -15,15 +14,10 @@ from pathlib import Path
 
 from mlgate.errors import MlgateError
 from mlgate.github import GitHub
+from mlgate.report.escape import text as _safe  # the PR report's escaping: links, images, @, # inert
 
 LABEL = "mlgate-monitor"
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-
-
-def _safe(text: object, limit: int = 300) -> str:
-    """Inert Markdown: HTML-escaped, no table breaks, no @mentions or #links that ping people."""
-    text = html.escape(" ".join(str(text).split())[:limit])
-    return text.replace("|", "&#124;").replace("@", "&#64;").replace("#", "&#35;").replace("`", "&#96;")
 
 
 def _number(value: object) -> str:
