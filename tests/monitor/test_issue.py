@@ -71,7 +71,7 @@ def test_one_issue_per_model_version_opened_then_updated(tmp_path: Path, github)
 
 
 def test_hostile_text_is_inert(tmp_path: Path, github):
-    hostile = "x|y @org/admins <img src=x onerror=alert(1)> `cmd` #1 [login](https://evil.example) ![p](x.png) www.ev.il"
+    hostile = "x|y @org/admins <img src=x onerror=alert(1)> `cmd` #1 [login](https://evil.example) ![p](x) www.ev.il"
     done = _issue(tmp_path, _report(tmp_path / "r.json", "v1 @everyone\n# title", feature=hostile), github)
     assert done.returncode == 0, done.stderr
     issue = _state(github)["issues"][0]
