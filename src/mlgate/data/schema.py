@@ -25,7 +25,7 @@ def _nullable(rules: dict, name: str) -> bool:
 
 class Feature(BaseModel):
     name: str
-    kind: Literal["integer", "number", "category"]
+    kind: Literal["integer", "number", "boolean", "category"]
     nullable: bool
     minimum: float | None = None
     maximum: float | None = None
@@ -45,6 +45,9 @@ class FeatureSchema(BaseModel):
         features = []
         for name in spec.numeric:
             col = frame[name]
+            if pd.api.types.is_bool_dtype(col):  # a True/False flag: sent as JSON true/false, as the data has it
+                features.append(Feature(name=name, kind="boolean", nullable=_nullable(rules, name)))
+                continue
             lo, hi = float(col.min()), float(col.max())
             pad = hi - lo
             floor = 0.0 if lo >= 0 else lo - pad  # non-negative features stay non-negative

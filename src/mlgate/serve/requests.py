@@ -13,6 +13,8 @@ def _field(feature: Feature) -> tuple[Any, Any]:
     if feature.kind == "category":
         kind: Any = Literal[tuple(feature.categories or [])]  # type: ignore[misc]
         spec = Field(description=f"one of {feature.categories}")
+    elif feature.kind == "boolean":
+        kind, spec = bool, Field(description="true or false")
     else:
         kind = int if feature.kind == "integer" else float
         spec = Field(
