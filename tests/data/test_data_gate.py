@@ -275,3 +275,13 @@ def test_drift_on_small_data_is_held_to_what_chance_reaches(params):
         assert "(or the 1 % chance level at these sizes: categorical" in split.condition
     shifted, _ = run_data_gate(drift_only, raw=generate(200, seed=8, shift=1.0), reference=generate(200, seed=7))
     assert "reference_feature_drift" in _failed(shifted), shifted.table()
+
+
+def test_a_text_column_where_some_values_are_numbers_is_judged_not_errored(params, sample):
+    """Film titles such as "1776" and "2001" among words: deepchecks reports the mix with example sets beside the
+    ratios, and reading a ratio from them raised, so the check failed as "could not run" on clean data."""
+    titles = np.where(np.arange(len(sample)) % 5 < 2, "1776", "Heat")
+    mixed_only = _with_checks(params, {"mixed_data_types": params.gates.data.checks["mixed_data_types"]})
+    report, _ = run_data_gate(mixed_only, raw=sample.assign(merchant_category=titles), reference=None)
+    check = next(c for c in report.checks if c.name == "mixed_data_types")
+    assert "could not run" not in check.message and check.value == pytest.approx(0.4, abs=0.01), check.message

@@ -60,7 +60,9 @@ def _label_drift(limit: float, seed: int, chance: Chance) -> Any:
 
 
 def _rare_type_ratio(value: dict) -> float:
-    return _max(min(types.values()) for types in value.values() if len(types) >= 2)
+    """The largest rarer-type share: per column deepchecks gives {"strings": r, "numbers": r, "*_examples": {...}}."""
+    ratios = ({k: v for k, v in types.items() if not k.endswith("_examples")} for types in value.values())
+    return _max(min(r.values()) for r in ratios if len(r) >= 2)
 
 
 DEEPCHECKS: dict[str, Spec] = {
