@@ -285,3 +285,11 @@ def test_a_text_column_where_some_values_are_numbers_is_judged_not_errored(param
     report, _ = run_data_gate(mixed_only, raw=sample.assign(merchant_category=titles), reference=None)
     check = next(c for c in report.checks if c.name == "mixed_data_types")
     assert "could not run" not in check.message and check.value == pytest.approx(0.4, abs=0.01), check.message
+
+
+def test_a_column_that_is_entirely_missing_fails_its_null_check_and_every_other_check_runs(params, sample):
+    """deepchecks scores no drift for an all-empty column (None, not NaN): reading it raised, and feature_drift
+    failed as "could not run" beside the right verdict, percent_of_nulls."""
+    report, _ = run_data_gate(params, raw=sample.assign(customer_age=np.nan), reference=None)
+    assert not [c.message for c in report.checks if "could not run" in c.message], report.table()
+    assert {c.name for c in report.checks if not c.passed} == {"percent_of_nulls"}, report.table()

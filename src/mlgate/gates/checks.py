@@ -37,7 +37,7 @@ class Spec:
 
 
 def _max(values) -> float:
-    values = [float(v) for v in values if v == v]  # drop NaN
+    values = [float(v) for v in values if v is not None and v == v]  # drop None (an all-empty column) and NaN
     return max(values, default=0.0)
 
 

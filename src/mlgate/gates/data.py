@@ -146,7 +146,8 @@ def run_deepcheck(
         return CheckResult(name, passed, round(value, 6), condition, message[:300], config.blocking), result
     except Exception as exc:  # deepchecks raises many types on degenerate data
         text = " ".join(str(exc).split())[:200]
-        return CheckResult(name, False, None, condition, f"could not run: {text}", config.blocking), None
+        message = f"could not run: {exc.__class__.__name__}: {text}"
+        return CheckResult(name, False, None, condition, message, config.blocking), None
 
 
 def _reference(params: Params, raw: pd.DataFrame, given: pd.DataFrame | None, rev: str) -> Reference:
