@@ -225,3 +225,17 @@ def test_a_table_separated_by_another_delimiter_reads_as_its_columns(sep, good, 
     (tmp_path / "one.csv").write_text("only\n1\n2\n")
     with pytest.raises(MlgateError, match="a single column"):
         read_table(tmp_path / "one.csv")
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_commas_read_as_numbers(sep, good, tmp_path):
+    """A European export writes 12,8 for 12.8 (with ';' between fields): read as text, every measurement became a
+    category and the gates blocked on 'new categories'. Where commas make more columns numeric, they are decimals."""
+    from mlgate.adopt.infer import read_table
+
+    path = tmp_path / "d.csv"
+    good.assign(t=[12.8, -0.5, 3.0, 1e-3]).to_csv(path, sep=sep, index=False, decimal=",")
+    frame = read_table(path)
+    assert frame["x"].tolist()[:2] == [1.0, 2.5] and frame["t"].tolist() == [12.8, -0.5, 3.0, 1e-3]
+    good.to_csv(path, sep=sep, index=False)  # points stay points
+    assert read_table(path)["x"].tolist()[:2] == [1.0, 2.5]

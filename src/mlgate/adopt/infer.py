@@ -35,7 +35,10 @@ def read_table(path: Path) -> pd.DataFrame:
         else:
             frame = pd.read_csv(path)
             if len(frame.columns) == 1 and (sep := _other_delimiter(head)):  # e.g. Excel's ';' in many locales
-                frame = pd.read_csv(path, sep=sep)
+                frame = max(
+                    (pd.read_csv(path, sep=sep), pd.read_csv(path, sep=sep, decimal=",")),  # 12,8 where ',' is decimal
+                    key=lambda read: sum(pd.api.types.is_numeric_dtype(dtype) for dtype in read.dtypes),
+                )
     except MlgateError:
         raise
     except pd.errors.EmptyDataError as exc:
