@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlgate.errors import MlgateError
 
@@ -41,6 +41,13 @@ class DataConfig(_Strict):
     target: str
     positive: str | int | float | bool = 1  # the target value that is the positive class; the other one is 0
     id_column: str | None = None  # a row key: never a feature, echoed by the server
+    # Columns kept in the data and its contract but never features: dates, free text, other labels, notes.
+    not_features: list[str] = Field(default_factory=list)
+
+    @property
+    def non_features(self) -> tuple[str, ...]:
+        """Every column the model never sees: the target, the id column and `not_features`."""
+        return (self.target, *([self.id_column] if self.id_column else []), *self.not_features)
 
     def read_dtypes(self) -> dict[str, type] | None:
         """Ids stay text (leading zeros, mixed formats)."""
@@ -276,6 +283,18 @@ class Params(_Strict):
     mlflow: MlflowConfig = MlflowConfig()
     gates: GatesConfig = GatesConfig()
     monitor: MonitorConfig = MonitorConfig()
+
+    @model_validator(mode="after")
+    def _not_features_are_columns(self) -> Params:
+        data, columns = self.data, self.schema_.columns
+        for name in data.not_features:
+            if name in (data.target, data.id_column):
+                raise ValueError(
+                    f"data.not_features: '{name}' is the {'target' if name == data.target else 'id column'}"
+                )
+            if columns and name not in columns:
+                raise ValueError(f"data.not_features: '{name}' is not a column of schema.columns")
+        return self
 
     @field_validator("gates")
     @classmethod

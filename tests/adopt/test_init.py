@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -239,3 +240,56 @@ def test_decimal_commas_read_as_numbers(sep, good, tmp_path):
     assert frame["x"].tolist()[:2] == [1.0, 2.5] and frame["t"].tolist() == [12.8, -0.5, 3.0, 1e-3]
     good.to_csv(path, sep=sep, index=False)  # points stay points
     assert read_table(path)["x"].tolist()[:2] == [1.0, 2.5]
+
+
+def test_dates_and_free_text_are_kept_in_the_data_but_not_made_features(template, tmp_path, monkeypatch):
+    """A weather log's date and a film's title: as categories every test row is new (new_category blocked the
+    first run) and the model memorises them. init lists them in data.not_features, says so, and the gates, the
+    model and the server then leave them out; they stay in the data and its contract."""
+    from mlgate.config import load_params
+    from mlgate.data.io import read_raw
+    from mlgate.features import feature_spec
+    from mlgate.gates.data import run_data_gate
+    from tests.conftest import BIN
+
+    subprocess.run(["git", "init", "-q"], cwd=template, check=True)
+    subprocess.run([BIN / "dvc", "init", "-q"], cwd=template, check=True)
+    rng = np.random.default_rng(0)
+    rows = 400
+    x = rng.normal(size=rows)
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2012-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "title": [f"Film number {i}" for i in range(rows)],
+            "weather": rng.choice(["sun", "rain", "fog"], size=rows),
+            "x": x,
+            "label": np.where(x + rng.normal(scale=0.5, size=rows) > 0, "yes", "no"),
+        }
+    )
+    result = run_cli("init", str(_csv(tmp_path / "d.csv", frame)), "--target", "label", cwd=template)
+    assert result.returncode == 0, result.stderr
+    assert "not features (data.not_features; edit it to change): date (dates), title (free text: 400 " in result.stdout
+    assert "3 features" not in result.stdout and "2 features" in result.stdout
+    params = load_params(template / "params.yaml")
+    assert params.data.not_features == ["date", "title"] and {"date", "title"} <= set(params.schema_.columns)
+    raw = read_raw(params.data, template / params.data.path)
+    assert feature_spec(raw, params.data).columns == ["x", "weather"]
+    subprocess.run(["git", "add", "-A"], cwd=template, check=True)  # init's next step 1
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "adopt"], cwd=template, check=True
+    )
+    monkeypatch.chdir(template)
+    report, _ = run_data_gate(params, raw=raw, reference=None)
+    assert report.passed, report.table()
+
+
+def test_not_features_must_be_columns_and_not_the_target(template, tmp_path):
+    from mlgate.config import load_params
+
+    path = template / "params.yaml"
+    raw = yaml.safe_load(FIXTURE_PARAMS.read_text())
+    for names, says in ((["nope"], "'nope' is not a column of schema.columns"), (["is_fraud"], "is the target")):
+        raw["data"]["not_features"] = names
+        path.write_text(yaml.safe_dump(raw))
+        with pytest.raises(MlgateError, match=f"data.not_features: .*{says}"):
+            load_params(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,28 @@ def column_rule(series: pd.Series, is_id: bool = False) -> dict[str, Any]:
     if series.isna().any():
         rule["nullable"] = True
     return rule
+
+
+# A date (2014-01-31, 31/01/2014, 1.31.14), optionally with a time: as a category it is new in every test row.
+DATE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2})?)?")
+FREE_TEXT_SHARE = 0.5  # a text column with more distinct values than this share of its rows is text, not a category
+
+
+def not_features(frame: pd.DataFrame, target: str, id_column: str | None) -> dict[str, str]:
+    """Text columns that would be harmful categories (data.not_features), with why: dates, and free text such
+    as titles or names (nearly a value per row: every test row is a "new category" and the model memorises)."""
+    found = {}
+    for name in frame.columns:
+        column = frame[name]
+        if name in (target, id_column) or pd.api.types.is_numeric_dtype(column):
+            continue
+        values = column.dropna().astype(str)
+        distinct = values.nunique()
+        if len(values) and values.str.match(DATE).mean() >= 0.95:
+            found[str(name)] = "dates"
+        elif distinct > CATEGORY_CAP and distinct > FREE_TEXT_SHARE * len(values):
+            found[str(name)] = f"free text: {distinct} distinct values in {len(values)} rows"
+    return found
 
 
 def infer_schema(frame: pd.DataFrame, target: str, id_column: str | None, labels: list[Any]) -> dict[str, dict]:

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml as yaml_1_1
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mlgate.adopt.infer import choose_positive, defaults, infer_schema, read_table
+from mlgate.adopt.infer import choose_positive, defaults, infer_schema, not_features, read_table
 from mlgate.config import DataConfig, load_params
 from mlgate.data.io import read_raw
 from mlgate.data.target import encode_target
@@ -45,6 +45,7 @@ class Adopted:
     features: int
     name: str
     removed: list[str]
+    not_features: dict[str, str]  # column -> why init left it out of the features
 
 
 def project_name(name: str | None, root: Path) -> str:
@@ -148,7 +149,14 @@ def adopt(
         staged, frame = _stage_csv(original, target, id_column, data_file, Path(tmp))
         chosen = choose_positive(frame, target, positive, data_file)
         labels = frame[target].dropna().unique().tolist()
-        data = DataConfig(path=DATA_DIR / staged.name, target=target, positive=chosen, id_column=id_column)
+        excluded = not_features(frame, target, id_column)
+        data = DataConfig(
+            path=DATA_DIR / staged.name,
+            target=target,
+            positive=chosen,
+            id_column=id_column,
+            not_features=list(excluded),
+        )
         encoded = encode_target(frame[target], data).dropna()
         prevalence = float(encoded.mean())
         schema = infer_schema(frame, target, id_column, [x.item() if hasattr(x, "item") else x for x in labels])
@@ -176,9 +184,10 @@ def adopt(
         labeled=len(encoded),
         prevalence=prevalence,
         positive=chosen,
-        features=len(frame.columns) - 1 - (id_column is not None),
+        features=len(frame.columns) - len(data.non_features),
         name=slug,
         removed=removed,
+        not_features=excluded,
     )
 
 
@@ -189,6 +198,8 @@ def _write_params(raw: CommentedMap, data: DataConfig, schema: dict, settings, s
     section["target"] = data.target
     section["positive"] = data.positive
     section["id_column"] = data.id_column
+    section["not_features"] = CommentedSeq(data.not_features)
+    section["not_features"].fa.set_flow_style()
     raw.pop("sample", None)
     contract = _section(raw, "schema")
     contract["strict"] = True
@@ -265,6 +276,14 @@ def next_steps(adopted: Adopted) -> str:
             f"wrote params.yaml (data, schema, train, evaluate.threshold, mlflow names '{adopted.name}', "
             "gates.model.thresholds.pr_auc) and data.dvc"
             + (f"; removed the sample's results: {', '.join(adopted.removed)}" if adopted.removed else ""),
+            *(
+                [
+                    "not features (data.not_features; edit it to change): "
+                    + ", ".join(f"{name} ({why})" for name, why in adopted.not_features.items())
+                ]
+                if adopted.not_features
+                else []
+            ),
             "",
             "next steps (README: Adapting it to your data and model):",
             "  1. git add -A && git commit -m 'Adopt my data'   # first: the gates compare with the data at HEAD",

@@ -56,11 +56,10 @@ class Problem:
 def problem_of(raw_params: dict) -> Problem:
     """The problem a params.yaml (as a plain mapping, any version of it) describes."""
     data = raw_params.get("data") or {}
-    target, id_column = data.get("target"), data.get("id_column")
+    target = data.get("target")
+    never = {target, data.get("id_column"), *(data.get("not_features") or [])}
     columns = ((raw_params.get("schema") or {}).get("columns")) or {}
-    features = {
-        str(name): str((rule or {}).get("type")) for name, rule in columns.items() if name not in (target, id_column)
-    }
+    features = {str(name): str((rule or {}).get("type")) for name, rule in columns.items() if name not in never}
     return Problem(target, str(data.get("positive", 1)), features or None)
 
 

@@ -47,7 +47,7 @@ def dataset(frame: pd.DataFrame, params: Params):
     """A deepchecks Dataset of a 0/1-labeled frame: the id column dropped, text columns categorical."""
     from deepchecks.tabular import Dataset
 
-    frame = frame.drop(columns=[params.data.id_column], errors="ignore")
+    frame = frame.drop(columns=[c for c in params.data.non_features if c != params.data.target], errors="ignore")
     spec = feature_spec(frame, params.data)
     return Dataset(frame, label=params.data.target, cat_features=spec.categorical, label_type="binary")
 
