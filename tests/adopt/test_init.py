@@ -54,6 +54,11 @@ BAD_INPUTS = {
         ["--target", "y"],
         "binary file, not a table",
     ),
+    "latin-1 file": (
+        lambda p, g: _bytes(p / "d.csv", "name,y\nJosé – café,yes\nAnn,no\n".encode("cp1252")),
+        ["--target", "y"],
+        "not UTF-8 text (a byte 0xe9): save it as UTF-8 (Excel: CSV UTF-8) and run init again",
+    ),
     "constant target": (
         lambda p, g: _csv(p / "d.csv", g.assign(y="yes")),
         ["--target", "y"],

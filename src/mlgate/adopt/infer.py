@@ -42,9 +42,14 @@ def read_table(path: Path) -> pd.DataFrame:
                 )
     except MlgateError:
         raise
+    except UnicodeDecodeError as exc:  # Excel's "CSV" in many locales is cp1252 / latin-1
+        raise MlgateError(
+            f"{path}: not UTF-8 text (a byte 0x{exc.object[exc.start]:02x}): "
+            "save it as UTF-8 (Excel: CSV UTF-8) and run init again"
+        ) from exc
     except pd.errors.EmptyDataError as exc:
         raise MlgateError(f"{path}: file is empty (expected a CSV with a header row, or Parquet)") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise MlgateError(f"{path}: not a readable table ({first})") from exc
     if frame.empty or len(frame.columns) < 2:
