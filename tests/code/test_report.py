@@ -409,3 +409,13 @@ def test_collect_takes_the_base_from_the_model_gate_and_shows_a_short_sha(workdi
     assert inputs.base == gate["info"]["base"] and inputs.production == gate["info"]["production"]
     markdown = render(inputs)
     assert f"| metric | base ({sha[:7]}) |" in markdown and sha not in markdown
+
+
+def test_nothing_in_production_yet_is_said_not_shown_as_a_question_mark():
+    """Before the first release the gate records a note for production, not a model: the report printed
+    "Production: ?, scored on this PR's test set"."""
+    inputs, _ = _case("no_registry")
+    inputs.production = {"label": "@production", "note": "no model holds @production yet: nothing to compare with"}
+    markdown = render(inputs).replace("\u200d", "")  # the joiner that keeps @ from mentioning
+    assert "Production: ?" not in markdown
+    assert "Production @production: no model holds @production yet: nothing to compare with." in markdown

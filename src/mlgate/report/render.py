@@ -103,6 +103,8 @@ def metrics_table(inputs: ReportInputs) -> str:
         notes.append(f"Base: {text(inputs.base.get('model', inputs.base_label))}, scored on this PR's test set.")
     if inputs.production is None:
         notes.append("No production model to compare with (no release or alias yet, or no registry configured).")
+    elif not prod.get("model") and (said := prod.get("error") or prod.get("note")):  # nothing there, or no answer
+        notes.append(f"Production {text(prod.get('label', ''))}: {text(said)}.")
     elif prod.get("not_comparable"):
         model, why = text(prod.get("model", "?")), text(prod["not_comparable"])
         notes.append(f"Production {model} not comparable: {why}.")
