@@ -150,3 +150,16 @@ def test_log_time_survives_jsonl(tmp_path: Path):
     report, _ = run_monitor(params.model_copy(update={"monitor": config}), window="5m")
     assert report.info["rows"] == 3 and report.info["model_version"] == "v2"
     assert TIME in storage.read_batches(*storage.filesystem(config.log_uri), storage.PREDICTIONS).frame
+
+
+def test_a_feature_empty_in_every_row_does_not_stop_the_drift_check():
+    """deepchecks scores no drift (None) for a column with no value: reading it as a number made feature_drift
+    "could not run" in production monitoring, as it did in the data gate."""
+    from mlgate.config import CheckConfig
+    from mlgate.monitor.run import _feature_drift
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(size=300), "empty": np.nan})
+    live = pd.DataFrame({"x": rng.normal(size=300), "empty": np.nan})
+    verdict, _ = _feature_drift(ref, live, [], CheckConfig(max_score=0.2))
+    assert verdict.passed and "could not run" not in verdict.message, verdict.message

@@ -192,7 +192,7 @@ def _feature_drift(ref, live, categorical, config: CheckConfig):
         return check.run(*_datasets(ref, live, categorical), with_display=True)
 
     def message(value: dict) -> str:
-        scores = {k: float(v["Drift score"]) for k, v in value.items()}
+        scores = _scores(value)
         drifted = sorted((k for k, s in scores.items() if s >= limit), key=lambda k: -scores[k])
         if not drifted:
             return f"no feature drifted (max {max(scores.values(), default=0):.3f})"
@@ -203,9 +203,14 @@ def _feature_drift(ref, live, categorical, config: CheckConfig):
         f"drift score per feature < {limit}",
         config,
         run,
-        lambda v: max((float(f["Drift score"]) for f in v.values()), default=0.0),
+        lambda v: max(_scores(v).values(), default=0.0),
         message,
     )
+
+
+def _scores(value: dict) -> dict[str, float]:
+    """Per-feature drift scores; a feature with no value at all has none (None), not a number."""
+    return {k: float(v["Drift score"]) for k, v in value.items() if v["Drift score"] is not None}
 
 
 def _score_drift(ref, live, categorical, ref_scores, live_scores, config: CheckConfig):
