@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mlgate.config import Params
 from mlgate.deploy.binding import verify
-from mlgate.deploy.image import sbom
+from mlgate.deploy.image import digest_of, sbom
 from mlgate.errors import MlgateError
 from mlgate.evidence.card import CARD_JSON, CARD_MD, render_markdown
 from mlgate.fingerprint import model_sha256
@@ -143,9 +143,8 @@ def running_release(github: GitHub) -> dict | None:
     running = next((e.image for e in GitHubHistory(github).entries("production") if e.status == "success"), None)
     if running is None:
         return github.latest_release()
-    digest = running.rpartition("@")[2]
     for release in github.releases():
-        if str(_meta(release).get("image", "")).rpartition("@")[2] == digest:
+        if digest_of(str(_meta(release).get("image", ""))) == digest_of(running):
             return release
     raise MlgateError(
         f"production runs {running}, which no release records: its model cannot be compared "

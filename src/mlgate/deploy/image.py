@@ -228,6 +228,11 @@ def ensure_local(image: str) -> None:
         docker("pull", image)
 
 
+def digest_of(image: str) -> str:
+    """The sha256:... of repo@sha256:...: one image under any registry name."""
+    return image.rpartition("@")[2]
+
+
 def tag_digest(tag: str) -> str | None:
     """repo@sha256:... that `tag` names in the registry; None when the tag does not exist."""
     login(tag.rsplit(":", 1)[0])

@@ -22,7 +22,7 @@ from mlgate.config import Params
 from mlgate.deploy import history
 from mlgate.deploy.binding import REVISION_LABEL, Bound, verify
 from mlgate.deploy.environments import Environment, environment
-from mlgate.deploy.image import docker, env_tag, move_env_tag, repository, tag_digest
+from mlgate.deploy.image import digest_of, docker, env_tag, move_env_tag, repository, tag_digest
 from mlgate.deploy.smoke import smoke_test
 from mlgate.deploy.targets import free_port, resolve_target
 from mlgate.deploy.targets import target as make_target
@@ -176,16 +176,12 @@ def promote(params: Params, source: str, dest: str, target_name: str = "auto", e
     image = make_target(target_name, _repository_for(target_name)).current(environment(source))
     if not image:
         raise MlgateError(f"--from {source}: nothing is deployed there")
-    if expect and _digest(image) != _digest(expect):
+    if expect and digest_of(image) != digest_of(expect):
         raise MlgateError(
             f"--from {source} runs {image}, not the expected {expect}: promote refused "
             f"({source} changed since this run deployed it; run the release again)"
         )
     return deploy(params, dest, image, target_name)
-
-
-def _digest(image: str) -> str:
-    return image.rpartition("@")[2]
 
 
 def rollback(params: Params, env_name: str, to_version: str | None = None, target_name: str = "auto") -> Deployed:
