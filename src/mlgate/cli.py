@@ -345,6 +345,19 @@ release_app = typer.Typer(help="GitHub Releases: what reached production, and it
 app.add_typer(release_app, name="release")
 
 
+@release_app.command("check")
+def release_check(
+    tag: Annotated[str, typer.Option(help="The pushed tag.")],
+    sha: Annotated[str, typer.Option(help="The tagged commit.")],
+) -> None:
+    """Refuse, before anything deploys, a tag that publish would refuse after production moved: not
+    vMAJOR.MINOR.PATCH, or a version already released from another commit (needs contents: read)."""
+    from mlgate.release import preflight
+
+    preflight(tag, sha)
+    typer.echo(f"{tag}: a new release of {sha[:12]}")
+
+
 @release_app.command("publish")
 def release_publish(
     tag: Annotated[str, typer.Option(help="Release tag vMAJOR.MINOR.PATCH.")],

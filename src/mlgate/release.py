@@ -84,13 +84,30 @@ def approvals(github: GitHub, run_id: str | None) -> list[dict]:
     ]
 
 
+def _check_tag(tag: str) -> None:
+    if not TAG.match(tag):
+        raise MlgateError(f"--tag {tag!r}: expected vMAJOR.MINOR.PATCH without leading zeros (e.g. v1.2.0)")
+
+
+def preflight(tag: str, sha: str, github: GitHub | None = None) -> None:
+    """What publish() would refuse, checked in the release's first job: publish runs after production has moved,
+    and a production image that no release records stops every later pipeline (running_release fails closed).
+    The workflow's tag filter lets v01.2.3 through; a version is released once, from one commit."""
+    _check_tag(tag)
+    existing = (github or GitHub.require()).release_by_tag(tag)
+    if existing is not None and existing.get("target_commitish") != sha:
+        raise MlgateError(
+            f"release {tag} already exists for {_meta(existing).get('image') or existing.get('target_commitish')}, "
+            f"not commit {sha[:12]}: a version is released once (tag a new version)"
+        )
+
+
 def publish(params: Params, tag: str, image: str, github: GitHub | None = None) -> dict:
     """Create the release for `tag` (vMAJOR.MINOR.PATCH) of a verified image, with its model, model card
     and SBOM (both read from the image, the SBOM checked against its label) as assets.
 
     Re-running for the same tag and image uploads what is missing; another image is refused."""
-    if not TAG.match(tag):
-        raise MlgateError(f"--tag {tag!r}: expected vMAJOR.MINOR.PATCH (e.g. v1.2.0)")
+    _check_tag(tag)
     github = github or GitHub.require()
     with tempfile.TemporaryDirectory(prefix="mlgate-release-") as tmp:
         model_dir = Path(tmp) / "model"

@@ -12,7 +12,7 @@ import pytest
 from mlgate.errors import MlgateError
 from mlgate.fingerprint import model_sha256
 from mlgate.github import GitHub, pr_for_head
-from mlgate.release import MODEL_ASSET, notes, production_model
+from mlgate.release import MODEL_ASSET, notes, preflight, production_model
 from tests.conftest import FIXTURE_PARAMS, ROOT, run_cli
 from tests.github_standin import EMPTY, add_pull, start
 
@@ -136,6 +136,29 @@ def test_release_tags_must_be_semver(hub):
     for tag in ("v1", "1.0.0", "v1.0", "v1.0.0-rc1"):
         with pytest.raises(MlgateError, match=r"expected vMAJOR.MINOR.PATCH"):
             publish(load_params(FIXTURE_PARAMS), tag, "r@sha256:" + "1" * 64, hub[0])
+
+
+@pytest.mark.parametrize("tag", ["v01.2.3", "v1.02.3", "v1.2.03", "v00.0.0"])
+def test_a_tag_the_workflow_filter_lets_through_but_no_release_accepts_is_refused_before_deploying(hub, tag):
+    """GitHub's tag glob v[0-9]+.[0-9]+.[0-9]+ matches leading zeros; publish() refuses them, but only after
+    production moved to the image, which then no release records."""
+    gh, _ = hub
+    with pytest.raises(MlgateError, match=rf"--tag '{tag}': expected vMAJOR.MINOR.PATCH without leading zeros"):
+        preflight(tag, HEAD, gh)
+
+
+def test_a_version_released_from_another_commit_is_refused_before_deploying(hub, tmp_path):
+    gh, _ = hub
+    gh.create_release("v1.0.0", "v1.0.0", notes("r@sha256:" + "1" * 64, "3", "ab" * 32, None, {}), HEAD)
+    preflight("v1.0.0", HEAD, gh)  # the same commit again: a re-run, publish completes what is missing
+    preflight("v1.0.1", "b" * 40, gh)  # a new version
+    env = {"GITHUB_API_URL": gh.api_url, "GITHUB_REPOSITORY": "acme/model", "GITHUB_TOKEN": "t"}
+    moved = run_cli("release", "check", "--tag", "v1.0.0", "--sha", "b" * 40, cwd=ROOT, env=env)
+    assert moved.returncode != 0 and "Traceback" not in moved.stderr
+    assert "release v1.0.0 already exists for r@sha256:111111" in moved.stderr, moved.stderr
+    assert "not commit bbbbbbbbbbbb: a version is released once" in moved.stderr
+    ok = run_cli("release", "check", "--tag", "v1.0.1", "--sha", "b" * 40, cwd=ROOT, env=env)
+    assert ok.returncode == 0, ok.stderr
 
 
 def test_release_notes_carry_a_machine_line():

@@ -347,7 +347,12 @@ def test_every_deploy_resolves_the_target_the_same_way():
 
 def test_release_waits_for_or_builds_its_image_and_goes_through_promote():
     jobs = _wf("release.yml")["jobs"]
-    resolve = next(s for s in jobs["resolve"]["steps"] if s.get("id") == "resolve")
+    steps = jobs["resolve"]["steps"]
+    resolve = next(s for s in steps if s.get("id") == "resolve")
+    # The tag is checked as publish would check it before anything deploys, and a refusal stops the release.
+    (check,) = [s for s in steps if "mlgate release check" in s.get("run", "")]
+    assert check["run"] == 'mlgate release check --tag "$TAG" --sha "$GITHUB_SHA"' and "continue-on-error" not in check
+    assert check["env"]["TAG"] == "${{ github.ref_name }}" and steps.index(check) < steps.index(resolve)
     assert resolve["run"] == 'mlgate image resolve --sha "$GITHUB_SHA" --wait "$WAIT"'
     assert resolve["env"]["WAIT"] == "${{ vars.IMAGE_WAIT_SECONDS || '900' }}"
     assert resolve["continue-on-error"] is True
