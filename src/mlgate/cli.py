@@ -569,9 +569,20 @@ def monitor_run(
     reference: Annotated[
         str, typer.Option(help="'prepared' (the train split the model learned from) or a git rev of the data.")
     ] = "prepared",
-    model_dir: Annotated[Path | None, typer.Option(help="The production model (default: train.model_dir).")] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The production model (CI: its release's, `mlgate release production-model`; default: "
+            "train.model_dir, this commit's).",
+            envvar="MLGATE_MONITOR_MODEL",
+        ),
+    ] = None,
     model_version: Annotated[
-        str | None, typer.Option(help="Logged model version to check (default: the latest one in the window).")
+        str | None,
+        typer.Option(
+            help="Logged model version to check (CI: the release's; default: the latest one in the window).",
+            envvar="MLGATE_MONITOR_VERSION",
+        ),
     ] = None,
     reports: ReportsOpt = Path("reports"),
     params_file: ParamsOpt = "params.yaml",

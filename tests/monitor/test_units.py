@@ -163,3 +163,38 @@ def test_a_feature_empty_in_every_row_does_not_stop_the_drift_check():
     live = pd.DataFrame({"x": rng.normal(size=300), "empty": np.nan})
     verdict, _ = _feature_drift(ref, live, [], CheckConfig(max_score=0.2))
     assert verdict.passed and "could not run" not in verdict.message, verdict.message
+
+
+def test_performance_is_judged_against_the_monitored_models_own_evaluation(tmp_path: Path, monkeypatch):
+    """The monitored model is production's (a release's model, which carries its model card): its live metrics
+    are compared with what its card recorded, not with this commit's metrics.json, which belongs to a model
+    production may not run (main is ahead of the last release, or production was rolled back)."""
+    monkeypatch.chdir(tmp_path)
+    params = _params(tmp_path)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 1200)
+    scores = np.clip(labels * 0.2 + rng.uniform(0, 0.8, 1200), 0, 1)  # a weak ranker: PR-AUC about 0.7
+    keys = [f"k{i}" for i in range(1200)]
+    plog = PredictionLog(params.monitor)
+    plog.record([{"x": 1.0, "key": k} for k in keys], list(scores), list(scores > 0.5), "v7", "r")
+    plog.flush()
+    (tmp_path / "labels.csv").write_text(
+        "key,outcome\n" + "".join(f"{k},{'yes' if y else 'no'}\n" for k, y in zip(keys, labels, strict=True))
+    )
+    feedback.append(tmp_path / "labels.csv", params)
+    live = {"pr_auc": average_precision_score(labels, scores), "roc_auc": roc_auc_score(labels, scores)}
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/metrics.json").write_text(json.dumps(live))  # this commit's model: as good as live
+    production = tmp_path / "production-model"
+    production.mkdir()
+    card = {m: {"value": 0.95, "low": 0.9, "high": 0.99} for m in ("pr_auc", "roc_auc")}
+    (production / "card.json").write_text(json.dumps({"metrics": card}))  # what the release recorded
+
+    this_commit, _ = run_monitor(params, window="1h", model_dir=tmp_path / "no-card")
+    (check,) = [c for c in this_commit.checks if c.name == "performance"]
+    assert check.passed and this_commit.info["measured"]["evaluated_from"] == str(Path("metrics/metrics.json"))
+    released, _ = run_monitor(params, window="1h", model_dir=production, model_version="v7")
+    (check,) = [c for c in released.checks if c.name == "performance"]
+    assert not check.passed and "vs 0.9500" in check.message, check.message
+    assert released.info["measured"]["evaluated_from"] == str(production / "card.json")
+    assert released.info["model_dir"] == str(production) and released.info["model_version"] == "v7"

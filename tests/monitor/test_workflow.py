@@ -50,7 +50,7 @@ def test_least_privilege_issues_write_only_where_the_issue_is_filed():
     assert "concurrency" in workflow
     grants = {name: job["permissions"] for name, job in workflow["jobs"].items()}
     assert grants == {
-        "monitor": {"contents": "read"},
+        "monitor": {"contents": "read", "deployments": "read"},  # the production model: read-only
         "issue": {"contents": "read", "issues": "write"},
         "retrain": {"contents": "write", "pull-requests": "write"},
     }
@@ -58,7 +58,7 @@ def test_least_privilege_issues_write_only_where_the_issue_is_filed():
         job = workflow["jobs"][name]
         assert job["needs"] == "monitor" and "needs.monitor.outputs.finding == 'true'" in job["if"], name
     assert "vars.MLGATE_RETRAIN_ON_DRIFT == 'true'" in workflow["jobs"]["retrain"]["if"]  # off unless asked
-    assert "GITHUB_TOKEN" not in str(workflow["jobs"]["monitor"])  # the job reading the log gets no write token
+    assert all(grant == "read" for grant in grants["monitor"].values())  # the job reading the log writes nothing
     assert all(isinstance(job.get("timeout-minutes"), int) for job in workflow["jobs"].values())
 
 
@@ -87,3 +87,16 @@ def test_steps_are_thin_calls_without_expressions():
                 assert THIN.match(command), f"{name}: one make/mlgate call, no shell logic: {command}"
             else:
                 assert "uses" in step, f"{name}: a step is a run: or a uses:"
+
+
+def test_the_monitored_model_is_the_one_production_runs():
+    """Its release's model and version, not the model main's HEAD retrains (main is ahead of the last release,
+    or production was rolled back); the rebuild of the training reference needs no tracking server."""
+    steps = _load()["jobs"]["monitor"]["steps"]
+    (production,) = [s for s in steps if s.get("id") == "production"]
+    assert production["run"] == "mlgate release production-model --output outputs/production-model"
+    (monitor,) = [s for s in steps if s.get("run") == "mlgate monitor run"]
+    assert monitor["env"]["MLGATE_MONITOR_MODEL"] == "${{ steps.production.outputs.production-model }}"
+    assert monitor["env"]["MLGATE_MONITOR_VERSION"] == "${{ steps.production.outputs.production-version }}"
+    assert steps.index(production) < steps.index(monitor)
+    assert "MLFLOW" not in WORKFLOW.read_text()  # no job of it logs to, or needs credentials of, a tracking server

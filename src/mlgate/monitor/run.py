@@ -7,6 +7,7 @@ seeded samples), real performance where feedback labels arrived, estimated perfo
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd
 from mlgate.config import CheckConfig, Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.errors import MlgateError
+from mlgate.evidence.card import CARD_JSON
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
 from mlgate.monitor import feedback, storage
@@ -112,6 +114,7 @@ def run_monitor(
         return report, []
 
     model_dir = Path(model_dir or params.train.model_dir)
+    info["model_dir"] = str(model_dir)
     results: list = []
     try:
         schema = FeatureSchema.load(model_dir)
@@ -151,7 +154,7 @@ def run_monitor(
                 )
             )
     if "performance" in checks:
-        report.checks.append(_real(params, live, checks["performance"], info))
+        report.checks.append(_real(params, live, checks["performance"], info, model_dir))
     return report, results
 
 
@@ -266,7 +269,17 @@ def _estimated(ref_scores, live_scores, metrics: list[str], config: CheckConfig,
     )
 
 
-def _real(params: Params, live: pd.DataFrame, config: CheckConfig, info: dict) -> CheckResult:
+def _evaluated(params: Params, model_dir: Path) -> tuple[dict, str]:
+    """What the monitored model scored when it was evaluated: a released model carries its model card; a
+    model of this commit (no release yet) has this commit's metrics file."""
+    card = model_dir / CARD_JSON
+    if card.is_file():
+        return {m: v["value"] for m, v in json.loads(card.read_text())["metrics"].items()}, str(card)
+    path = Path(params.evaluate.metrics_file)
+    return json.loads(path.read_text()), str(path)
+
+
+def _real(params: Params, live: pd.DataFrame, config: CheckConfig, info: dict, model_dir: Path) -> CheckResult:
     limit, least = config.condition("max_drop"), int(config.condition("min_labels"))
     condition = f"drop <= {limit} vs evaluated (>= {least} labels)"
     labeled = live.dropna(subset=["mlgate_label"])
@@ -280,17 +293,20 @@ def _real(params: Params, live: pd.DataFrame, config: CheckConfig, info: dict) -
             f"{len(labeled)} labeled rows: too few to measure yet",
             config.blocking,
         )
-    path = params.evaluate.metrics_file
     try:
-        import json
-
-        evaluated = json.loads(Path(path).read_text())
+        evaluated, source = _evaluated(params, model_dir)
         y, scores = labeled["mlgate_label"].to_numpy(int), labeled[SCORE].to_numpy(float)
         current = score_metrics(y, scores, params.evaluate.threshold)
-    except (OSError, ValueError) as exc:
-        return CheckResult("performance", False, None, condition, f"could not run: {exc}"[:300], config.blocking)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = f"could not run: {exc.__class__.__name__}: {exc}"[:300]
+        return CheckResult("performance", False, None, condition, why, config.blocking)
     metrics = params.gates.model.regression_metrics
-    info["measured"] = {"live": current, "evaluated": {m: evaluated.get(m) for m in metrics}, "rows": len(labeled)}
+    info["measured"] = {
+        "live": current,
+        "evaluated": {m: evaluated.get(m) for m in metrics},
+        "evaluated_from": source,
+        "rows": len(labeled),
+    }
     name, drop = _worst_drop(current, evaluated, metrics)
     text = ", ".join(f"{m} {current[m]:.4f} vs {evaluated[m]:.4f}" for m in metrics if m in evaluated)
     return CheckResult(
