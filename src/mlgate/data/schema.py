@@ -30,6 +30,7 @@ class Feature(BaseModel):
     minimum: float | None = None
     maximum: float | None = None
     categories: list[str] | None = None
+    values: list[float] | None = None  # a numeric column's allowed values (the contract's `allowed`)
 
 
 class FeatureSchema(BaseModel):
@@ -37,10 +38,12 @@ class FeatureSchema(BaseModel):
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, spec: FeatureSpec, contract: SchemaConfig | None = None) -> FeatureSchema:
-        """Ranges are the observed ones widened by the observed span, so ordinary new values pass.
+        """Ranges are the observed ones widened by the observed span, so ordinary new values pass, except
+        where the raw-data contract declares a bound or allowed values: the data gate holds training data to
+        them, so the server holds requests to them, beyond what training happened to show or not further.
 
-        What the raw-data contract allows is accepted too: a column it declares nullable may be null (the
-        model imputes it) even when no training row was, and its allowed categories are valid requests."""
+        What the contract allows is accepted too: a column it declares nullable may be null (the model
+        imputes it) even when no training row was, and its allowed categories are valid requests."""
         rules = contract.columns if contract else {}
         features = []
         for name in spec.numeric:
@@ -50,15 +53,19 @@ class FeatureSchema(BaseModel):
                 continue
             lo, hi = float(col.min()), float(col.max())
             pad = hi - lo
-            floor = 0.0 if lo >= 0 else lo - pad  # non-negative features stay non-negative
-            is_int = pd.api.types.is_integer_dtype(col)
+            rule = rules.get(name)
+            values = sorted({float(v) for v in rule.allowed}) if rule and rule.allowed else None
+            declared_min = rule.min if rule and rule.min is not None else (values[0] if values else None)
+            declared_max = rule.max if rule and rule.max is not None else (values[-1] if values else None)
             features.append(
                 Feature(
                     name=name,
-                    kind="integer" if is_int else "number",
+                    kind="integer" if pd.api.types.is_integer_dtype(col) else "number",
                     nullable=bool(col.isna().any()) or _nullable(rules, name),
-                    minimum=floor,
-                    maximum=hi + pad,
+                    # non-negative features stay non-negative
+                    minimum=declared_min if declared_min is not None else (0.0 if lo >= 0 else lo - pad),
+                    maximum=declared_max if declared_max is not None else hi + pad,
+                    values=values,
                 )
             )
         for name in spec.categorical:

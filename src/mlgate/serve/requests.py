@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from mlgate.data.schema import Feature, FeatureSchema
 
@@ -15,6 +15,17 @@ def _field(feature: Feature) -> tuple[Any, Any]:
         spec = Field(description=f"one of {feature.categories}")
     elif feature.kind == "boolean":
         kind, spec = bool, Field(description="true or false")
+    elif feature.values is not None:
+        allowed = frozenset(feature.values)
+
+        def one_of(value: float) -> float:
+            if value not in allowed:
+                raise ValueError(f"expected one of {feature.values}")
+            return value
+
+        number = int if feature.kind == "integer" else float
+        kind = Annotated[number, AfterValidator(one_of)]
+        spec = Field(description=f"{feature.kind}, one of {feature.values}")
     else:
         kind = int if feature.kind == "integer" else float
         spec = Field(
