@@ -14,16 +14,19 @@ from pathlib import Path
 MAX_CHARS = 60_000
 ZWJ = "\u200d"  # invisible: after @ or #, GitHub links no user, team or issue; after <, no tag opens
 # @user, @org/team; #12, owner/repo#12 (not a colour such as #0072B2); HTML other than the report's folds
-# and its marker (a fence is no shelter: GitHub and a line scanner may disagree where one ends); images.
+# and its marker (a fence is no shelter: GitHub and a line scanner may disagree where one ends); images;
+# entities (GitHub links the decoded text: &#64; is an @); GH-12 and issue, pull request or discussion URLs
+# (references too, each a cross-reference in that issue).
 _ACTIVE = re.compile(
-    r"(@)(?=\w)|(?<!&)(#)(?=\d+\b)|(<)(?!/?details>|/?summary>|!-- mlgate-report -->)(?=[a-z!/?])|(!)(?=\[)",
+    r"(@)(?=\w)|(#)(?=\d+\b)|(<)(?!/?details>|/?summary>|!-- mlgate-report -->)(?=[a-z!/?])|(!)(?=\[)"
+    r"|(&)(?=#?\w+;)|(?<![\w-])(GH)(?=-\d)|(?<=/)(issues/|pull/|pulls/|discussions/)(?=\d)",
     re.IGNORECASE,
 )
 
 
 def inert(report: str) -> str:
-    """The report with an invisible joiner after every mention, issue reference, foreign tag and image: it reads
-    the same, and mlgate's own reports (already escaped) come out unchanged."""
+    """The report with an invisible joiner after every mention, issue reference, foreign tag, image and entity:
+    it reads the same, and mlgate's own reports (already escaped) come out unchanged."""
     return _ACTIVE.sub(lambda m: m.group(0) + ZWJ, report)
 
 

@@ -130,6 +130,28 @@ def test_the_trusted_job_makes_a_fork_written_report_inert(tmp_path):
     assert posted.replace("\u200d", "") == HOSTILE, "only invisible joiners were added"
 
 
+ENCODED = """<!-- mlgate-report -->
+&#64;octocat &commat;my-org/team &#x40;admin fixes &#35;1 and acme/infra&num;12, GH-3, gh-4
+https://github.com/acme/infra/issues/5 [six](https://github.com/acme/infra/pull/6)
+https://ghe.example.com/acme/infra/discussions/7 &lt;img src=x&gt;
+"""
+
+
+def test_entities_gh_numbers_and_issue_urls_in_a_fork_written_report_are_inert_once_rendered(tmp_path):
+    """GitHub links mentions and references in the rendered text: an entity decodes to @ or # first, and
+    GH-N and issue or pull request URLs are references too (each one a cross-reference in that issue)."""
+    from markdown_it import MarkdownIt
+
+    report = tmp_path / "report.md"
+    report.write_text(ENCODED, encoding="utf-8")
+    assert _comment_check(report, tmp_path).returncode == 0
+    posted = (tmp_path / "comment.md").read_text(encoding="utf-8")
+    assert posted.replace("\u200d", "") == ENCODED, "only invisible joiners were added"
+    rendered = MarkdownIt("commonmark").render(posted)
+    for active in (r"@\w", r"#\d", r"(?i)\bGH-\d", r"/(issues|pull|discussions)/\d", r"<img"):
+        assert not re.search(active, rendered), (active, rendered)
+
+
 @pytest.mark.parametrize("golden", sorted((ROOT / "tests/code/golden").glob("*.md")), ids=lambda p: p.stem)
 def test_mlgate_s_own_reports_are_posted_unchanged(tmp_path, golden):
     assert _comment_check(golden, tmp_path).returncode == 0
