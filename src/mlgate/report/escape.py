@@ -18,7 +18,7 @@ ZWJ = "\u200d"  # after @ or #, so GitHub links no user, team, issue or PR
 # Backslash-escaped: HTML (`<`, `>`, entities), code, emphasis, links/images, tables, strikethrough, math,
 # and `:` before a non-space (URL autolinks, emoji shortcodes). `_` between two letters or digits is inert.
 _MARKDOWN = re.compile(r"([\\`*\[\]|~$<>&]|:(?=\S)|(?<![^\W_])_|_(?![^\W_]))")
-_REFERENCE = re.compile(r"([@#])(?=\w)")
+_REFERENCE = re.compile(r"([@#])(?=\w)|(?<![\w-])(GH)(?=-\d)", re.IGNORECASE)  # GH-12 is issue 12 too
 _WWW = re.compile(r"(?i)(www)\.")
 
 
@@ -34,7 +34,7 @@ def text(value: object, limit: int = VALUE_CHARS) -> str:
     if len(plain) > limit:
         plain = plain[: limit - 1] + "…"
     # References first: escaped first, "@_x" would read "@\_x" and leave its @ unmarked.
-    escaped = _MARKDOWN.sub(r"\\\1", _REFERENCE.sub(rf"\1{ZWJ}", plain))
+    escaped = _MARKDOWN.sub(r"\\\1", _REFERENCE.sub(lambda m: m.group(0) + ZWJ, plain))
     return _WWW.sub(r"\1\\.", escaped)
 
 
@@ -46,7 +46,7 @@ def table_code(value: object, limit: int = VALUE_CHARS) -> str:
     if len(plain) > limit:
         plain = plain[: limit - 1] + "…"
     # GFM splits cells before code spans (`\|` is a literal `|` there); a ZWJ keeps `<!--` from reading as our marker.
-    plain = _REFERENCE.sub(rf"\1{ZWJ}", plain).replace("|", "\\|").replace("<", "<" + ZWJ)
+    plain = _REFERENCE.sub(lambda m: m.group(0) + ZWJ, plain).replace("|", "\\|").replace("<", "<" + ZWJ)
     fence = "`" * (max((len(run) for run in re.findall(r"`+", plain)), default=0) + 1)
     pad = " " if plain.startswith("`") or plain.endswith("`") else ""
     return f"{fence}{pad}{plain}{pad}{fence}"
