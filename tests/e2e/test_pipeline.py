@@ -184,3 +184,27 @@ def test_committed_results_that_code_no_longer_reproduces_fail_in_one_line(repo:
         "error: dvc.lock is stale: stages 'data_gate', 'model_gate' changed (src/mlgate/gates/checks.py); "
         "run `make run` and commit dvc.lock and metrics/\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "stages"),
+    [
+        # the README's "add any other column there": the model must be retrained without it
+        ("data.not_features", ["channel"], {"data_gate", "prepare", "train", "evaluate", "model_gate"}),
+        ("data.positive", 0, {"data_gate", "prepare", "train", "evaluate", "model_gate"}),
+        ("schema.columns.hour.max", 30, {"data_gate", "train"}),  # the server's bounds are the contract's
+    ],
+)
+def test_a_params_edit_reruns_every_stage_that_reads_it(repo: Path, tmp_path: Path, key, value, stages):
+    """Found by a forker: after a run, `data.positive` or `data.not_features` edited in params.yaml left every
+    stage "didn't change, skipping"; the next CI (a fresh cache) reproduced other results, and check-results
+    asked for a `make run` that changed nothing."""
+    clone = Path(shutil.copytree(repo, tmp_path / "clone", symlinks=True))
+    edit_params(clone / "params.yaml", key, value)
+    status = _dvc("status", "--json", cwd=clone)
+    assert status.returncode == 0, status.stderr
+    changed = {name for name, changes in json.loads(status.stdout).items() if name in DVC_STAGES and changes}
+    assert stages <= changed, (key, changed)
+
+
+DVC_STAGES = ("data_gate", "prepare", "train", "evaluate", "model_gate")
