@@ -27,8 +27,8 @@ def test_a_true_false_column_is_a_boolean_feature():
 @pytest.mark.parametrize("strict", [True, False])
 def test_true_and_false_are_accepted_and_other_values_named(strict):
     record = record_model(_schema(), strict=strict)
-    assert record(age=30, married=True).married is True
-    assert record(age=30, married=False).married is False
+    assert record(age=30, married=True).model_dump()["married"] is True
+    assert record(age=30, married=False).model_dump()["married"] is False
     with pytest.raises(ValidationError, match="married"):
         record(age=30, married="maybe")
     with pytest.raises(ValidationError, match="married"):

@@ -29,7 +29,7 @@ from mlgate.data.schema import FeatureSchema
 from mlgate.evidence.card import CARD_JSON, CARD_MD
 from mlgate.serve.batcher import Batcher, Busy
 from mlgate.serve.loaded import LoadedModel, load, serving_settings
-from mlgate.serve.requests import id_field, predict_request_model, record_model
+from mlgate.serve.requests import BY_COLUMN, id_field, predict_request_model, record_model
 
 MAX_BODY_BYTES = int(os.environ.get("MLGATE_MAX_BODY_BYTES", 1_000_000))
 MAX_BATCH = int(os.environ.get("MLGATE_MAX_BATCH", 1000))
@@ -66,7 +66,7 @@ def _response_model(id_column: str | None) -> type[PredictResponse]:
     """PredictResponse whose predictions echo the record's id column, when the model has one."""
     if not id_column:
         return PredictResponse
-    prediction = create_model("Prediction", __base__=Prediction, **{id_column: id_field()})
+    prediction = create_model("Prediction", __base__=Prediction, __config__=BY_COLUMN, row_id=id_field(id_column))
     return create_model("PredictResponse", __base__=PredictResponse, predictions=(list[prediction], ...))
 
 

@@ -9,12 +9,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from mlgate.data.schema import Feature, FeatureSchema
 
 
-def _field(feature: Feature) -> tuple[Any, Any]:
+def _field(feature: Feature) -> tuple[Any, dict[str, Any]]:
+    """The type of one feature's value and the Field arguments that bound it."""
     if feature.kind == "category":
         kind: Any = Literal[tuple(feature.categories or [])]  # type: ignore[misc]
-        spec = Field(description=f"one of {feature.categories}")
+        spec: dict[str, Any] = {"description": f"one of {feature.categories}"}
     elif feature.kind == "boolean":
-        kind, spec = bool, Field(description="true or false")
+        kind, spec = bool, {"description": "true or false"}
     elif feature.values is not None:
         allowed = frozenset(feature.values)
 
@@ -25,26 +26,27 @@ def _field(feature: Feature) -> tuple[Any, Any]:
 
         number = int if feature.kind == "integer" else float
         kind = Annotated[number, AfterValidator(one_of)]
-        spec = Field(description=f"{feature.kind}, one of {feature.values}")
+        spec = {"description": f"{feature.kind}, one of {feature.values}"}
     else:
         kind = int if feature.kind == "integer" else float
-        spec = Field(
-            ge=feature.minimum,
-            le=feature.maximum,
-            description=f"{feature.kind} in [{feature.minimum}, {feature.maximum}]",
-        )
-    if feature.nullable:
-        return kind | None, spec
-    return kind, spec
+        spec = {
+            "ge": feature.minimum,
+            "le": feature.maximum,
+            "description": f"{feature.kind} in [{feature.minimum}, {feature.maximum}]",
+        }
+    return (kind | None if feature.nullable else kind), spec
 
 
 MAX_ID_LENGTH = 200
 RowId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)] | int
+# Columns are fields by alias: a column may be named `_id` or `model_config`, which pydantic refuses as names.
+BY_COLUMN = ConfigDict(serialize_by_alias=True, validate_by_name=False, validate_by_alias=True)
 
 
-def id_field() -> tuple[Any, Any]:
+def id_field(column: str) -> tuple[Any, Any]:
     """The row key: optional, a string or an integer, echoed as sent."""
-    return RowId | None, Field(None, description="the record's row key (echoed and logged, never a feature)")
+    about = "the record's row key (echoed and logged, never a feature)"
+    return RowId | None, Field(None, alias=column, description=about)
 
 
 def record_model(
@@ -55,10 +57,13 @@ def record_model(
 
     Strict for /predict ("12" is not a number); lax for /invocations, whose MLflow signature
     declares integers as doubles (3.0 is a valid hour there)."""
-    config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=strict)
-    fields = {f.name: _field(f) for f in schema.features}
-    if id_column and id_column not in fields:
-        fields[id_column] = id_field()
+    config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=strict, **BY_COLUMN)
+    fields: dict[str, Any] = {}
+    for i, feature in enumerate(schema.features):
+        kind, spec = _field(feature)
+        fields[f"feature_{i}"] = (kind, Field(alias=feature.name, **spec))
+    if id_column and id_column not in schema.names:
+        fields["row_id"] = id_field(id_column)
     return create_model(name, __config__=config, **fields)
 
 
