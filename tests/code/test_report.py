@@ -423,3 +423,70 @@ def test_nothing_in_production_yet_is_said_not_shown_as_a_question_mark():
     markdown = render(inputs).replace("\u200d", "")  # the joiner that keeps @ from mentioning
     assert "Production: ?" not in markdown
     assert "Production @production: no model holds @production yet: nothing to compare with." in markdown
+
+
+def _git_workdir(workdir) -> list[str]:
+    """workdir as a repository with two commits; their shas, oldest first."""
+    import subprocess
+
+    from tests.conftest import GIT
+
+    subprocess.run(["git", "init", "-q"], cwd=workdir, check=True)
+    shas = []
+    for message in ("first", "second"):
+        subprocess.run([*GIT, "commit", "-q", "--allow-empty", "-m", message], cwd=workdir, check=True)
+        shas.append(subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=workdir, text=True).strip())
+    return shas
+
+
+def _reports(workdir, params, model_gate: dict, data_gate: dict | None = None) -> None:
+    (workdir / "reports").mkdir(exist_ok=True)
+    (workdir / "reports/model_gate.json").write_text(json.dumps(model_gate))
+    if data_gate is not None:
+        (workdir / "reports/data_gate.json").write_text(json.dumps(data_gate))
+    params.evaluate.metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    params.evaluate.metrics_file.write_text(json.dumps(_load("metrics_worse.json")))
+
+
+def test_a_report_against_another_base_than_the_gates_compares_nothing_and_says_how(workdir, params):
+    """Found by a forker: `mlgate report --base main` after a run whose model gate compared with HEAD showed
+    HEAD's numbers as main's: every delta 0, "no detectable change", the PR compared with itself."""
+    from mlgate.report.inputs import collect
+
+    first, second = _git_workdir(workdir)
+    gate = _load("model_gate_fail.json")
+    gate["info"]["base"] |= {"commit": second, "label": f"HEAD ({second[:7]})"}
+    _reports(workdir, params, gate)
+    inputs = collect(params, first, workdir / "reports")
+    assert inputs.base_metrics is None and inputs.base is None
+    assert f"the model gate compared with HEAD ({second[:7]}), not {first[:7]}" in inputs.base_not_comparable
+    assert f"MLGATE_BASE_REV={first} make run" in inputs.base_not_comparable
+    assert "not comparable" in render(inputs)
+    assert collect(params, second, workdir / "reports").base_metrics is not None  # the gate's own base
+
+
+def test_an_unknown_base_is_an_error_not_an_empty_report(workdir, params):
+    from mlgate.errors import MlgateError
+    from mlgate.report.inputs import collect
+
+    _git_workdir(workdir)
+    _reports(workdir, params, _load("model_gate_fail.json"))
+    with pytest.raises(MlgateError, match=r"--base no-such-branch: git revision 'no-such-branch' not found"):
+        collect(params, "no-such-branch", workdir / "reports")
+
+
+def test_gate_reports_left_from_a_run_on_other_data_are_not_this_runs(workdir, params):
+    """Found by a forker: new rows failed the data gate, and the report still showed the previous run's model
+    gate as passed (its data_md5 was the old data's)."""
+    from mlgate.report.inputs import collect
+
+    (workdir / "data.dvc").write_text("outs:\n- md5: " + "b" * 32 + ".dir\n  path: data\n")
+    data_gate, model_gate = _load("data_gate_fail.json"), _load("model_gate_pass.json")
+    data_gate["info"]["data_md5"], model_gate["info"]["data_md5"] = "b" * 32, "a" * 32
+    _reports(workdir, params, model_gate, data_gate)
+    inputs = collect(params, "HEAD", workdir / "reports")
+    assert inputs.data_gate == data_gate and inputs.model_gate is None
+    assert "The pipeline stopped before the model gate" in render(inputs)
+    model_gate["info"]["data_md5"] = "b" * 32
+    _reports(workdir, params, model_gate, data_gate)
+    assert collect(params, "HEAD", workdir / "reports").model_gate == model_gate

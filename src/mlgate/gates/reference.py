@@ -11,11 +11,13 @@ import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from mlgate.config import Params
 from mlgate.versioning import DVC_FILE, dvc_md5
+
+if TYPE_CHECKING:  # pandas only where data is read: resolving a revision (the report) needs none
+    import pandas as pd
 
 PREVIOUS = "previous"  # the first parent of HEAD: on main, the commit before the one being gated
 
@@ -57,11 +59,12 @@ def resolve_rev(rev: str) -> tuple[str | None, str | None, str | None]:
         if _git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
             return None, None, "the previous commit is not in this shallow clone (check out with fetch-depth: 2)"
         return None, "HEAD has no parent (first commit): nothing to compare with yet", None
-    return None, None, f"git revision '{rev}' not found (fetch it, or pass another --reference-rev)"
+    return None, None, f"git revision '{rev}' not found (fetch it, or name another)"
 
 
 def _read(params: Params, commit: str) -> pd.DataFrame:
     import dvc.api
+    import pandas as pd
 
     path = str(params.data.path)
     if path.endswith(".parquet"):

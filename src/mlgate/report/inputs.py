@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgate.config import METRIC_NAMES, Params
+from mlgate.errors import MlgateError
+from mlgate.gates.reference import resolve_rev
 from mlgate.versioning import data_md5, dvc, dvc_md5, git_show
 
 
@@ -62,31 +64,50 @@ def links_from_env(reports_dir: Path) -> dict[str, str]:
     return {"reports": str(reports_dir)}
 
 
+def _this_data(gate: dict | None, md5: str | None) -> dict | None:
+    """The gate's report when it judged this data; None when it is left from a run on other data (this run
+    stopped before the gate)."""
+    judged = (gate or {}).get("info", {}).get("data_md5")
+    return None if judged and md5 and judged != md5 else gate
+
+
 def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> ReportInputs:
     """The working tree's run against the committed state at `base` (a branch, tag or sha)."""
+    commit, _, error = resolve_rev(base)
+    if error:
+        raise MlgateError(f"--base {base}: {error}")
     metrics_file = params.evaluate.metrics_file
     metrics = _json(metrics_file) or {}
     changed = {}
     for file_diff in _dvc_json("params", "diff", base).values():
         for key, change in file_diff.items():
             changed[key] = (change.get("old"), change.get("new"))
-    data_gate = _json(reports_dir / "data_gate.json")
-    model_gate = _json(reports_dir / "model_gate.json")
+    md5 = data_md5()
+    data_gate = _this_data(_json(reports_dir / "data_gate.json"), md5)
+    model_gate = _this_data(_json(reports_dir / "model_gate.json"), md5)
     info = (model_gate or {}).get("info", {})
     compared = info.get("base") or {}
+    other_base = None
+    if commit and compared.get("commit") and compared["commit"] != commit:
+        other_base = (
+            f"the model gate compared with {compared.get('label') or compared['commit'][:7]}, not {commit[:7]}: "
+            f"run `MLGATE_BASE_REV={base} make run` to compare with it"
+        )
+        compared = {}
     base_curve = git_show(base, params.evaluate.plots_dir / "pr.json")
     return ReportInputs(
         metrics=metrics,
         base_metrics={k: v for k, v in compared.items() if k in METRIC_NAMES} or None,
         base_label=compared.get("label") or base,
-        base_not_comparable=compared.get("not_comparable")
+        base_not_comparable=other_base
+        or compared.get("not_comparable")
         or (compared.get("error") and f"no base model: {compared['error']}"),
         base=compared or None,
         production=info.get("production"),
         params_changed=changed,
         data=DataChange(
             base_md5=dvc_md5(git_show(base, Path("data.dvc"))),
-            md5=data_md5(),
+            md5=md5,
             rows=(data_gate or {}).get("info", {}).get("rows"),
         ),
         data_gate=data_gate,
