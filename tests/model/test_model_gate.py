@@ -201,3 +201,33 @@ def test_the_embedded_store_answers_no_alias_without_starting_mlflow_and_a_real_
     found = production_model(params)
     assert found.error is None and found.model is not None, found
     assert found.label == f"{params.mlflow.model_name} v{version.version} (@production)"
+
+
+def _scored(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A weak ranker's scores: test PR-AUC about 0.7 at 30 % positives (0.3 to 0.86 on 40 rows, by seed)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.uniform(size=rows) < 0.3).astype(int)
+    return y, np.clip(0.25 * y + rng.uniform(0, 0.7, rows), 0, 1)
+
+
+def test_an_overfit_gap_within_the_noise_of_a_small_test_set_passes_and_a_resolved_one_fails_with_the_fix():
+    """Found by a forker: on a few hundred rows, init's own settings failed overfit_gap on the first run (train
+    PR-AUC 1.0, test 0.64 on 40 rows: an estimate that moves by more than the limit). The gap fails when even
+    the upper end of the test PR-AUC's interval is further below train than the limit, and then says what to do."""
+    from sklearn.metrics import average_precision_score
+
+    from mlgate.config import Params
+    from mlgate.gates.model import overfit_gap
+
+    params = Params.model_validate({"data": {"path": "d.csv", "target": "y"}})
+    for rows, passes in ((40, True), (20_000, False)):
+        y, scores = _scored(rows, seed=2)
+        test = average_precision_score(y, scores)
+        metrics = {"train_pr_auc": test + 0.3, "pr_auc": test}  # the fixed rule (<= 0.15) fails both
+        check = overfit_gap(metrics, y, scores, params)
+        assert check.passed is passes, (rows, check.message)
+        assert check.value == pytest.approx(0.3, abs=1e-6) and f"{rows} test rows" in check.message
+        if not passes:
+            assert "min_samples_leaf" in check.message and "gates.model.max_overfit_gap" in check.message
+    no_scores = overfit_gap({"train_pr_auc": 1.0, "pr_auc": 0.5}, None, None, params)
+    assert not no_scores.passed  # nothing to resample: the fixed rule, failed closed

@@ -54,17 +54,37 @@ def _floors(metrics: dict, params: Params) -> list[CheckResult]:
             f"PR-AUC {metrics['pr_auc']:.4f} vs the trivial baseline {prevalence:.4f}: normalised lift {lift:.4f}",
         )
     )
-    gap = metrics["train_pr_auc"] - metrics["pr_auc"]
-    out.append(
-        CheckResult(
-            "overfit_gap",
-            gap <= gate.max_overfit_gap,
-            round(gap, 6),
-            f"<= {gate.max_overfit_gap}",
-            f"train PR-AUC {metrics['train_pr_auc']:.4f} - test {metrics['pr_auc']:.4f}",
-        )
-    )
     return out
+
+
+def overfit_gap(metrics: dict, y: np.ndarray | None, scores: np.ndarray | None, params: Params) -> CheckResult:
+    """Train PR-AUC - test PR-AUC <= max_overfit_gap, where the test rows can tell: on a few hundred rows the
+    test PR-AUC moves by more than the limit. A gap past the limit fails only when even the upper end of the
+    test PR-AUC's bootstrap interval (gates.model.non_inferiority's settings) is further below train."""
+    limit, train, test = params.gates.model.max_overfit_gap, metrics["train_pr_auc"], metrics["pr_auc"]
+    gap = train - test
+    condition = f"train - test PR-AUC <= {limit}, beyond the test rows' noise (the upper end of its interval)"
+    message = f"train PR-AUC {train:.4f} - test {test:.4f}"
+    if gap <= limit:
+        return CheckResult("overfit_gap", True, round(gap, 6), condition, message)
+    fix = (
+        "; a model that memorises its train split: regularise it (e.g. train.hyperparams min_samples_leaf up, "
+        "max_iter or max_depth down) or raise gates.model.max_overfit_gap"
+    )
+    if y is None or scores is None:
+        return CheckResult("overfit_gap", False, round(gap, 6), condition, message + " (no test scores)" + fix)
+    from mlgate.evidence.bootstrap import metric_intervals
+
+    config = params.gates.model.non_inferiority
+    high = metric_intervals(y, scores, params.evaluate.threshold, config.resamples, config.confidence, config.seed)[
+        "pr_auc"
+    ]["high"]
+    resolved = train - high > limit
+    message += (
+        f": the {config.confidence:.0%} interval of the test PR-AUC on {len(y)} test rows reaches {high:.4f}, "
+        f"train - that = {train - high:.4f} {'>' if resolved else '<='} {limit}"
+    )
+    return CheckResult("overfit_gap", not resolved, round(gap, 6), condition, message + (fix if resolved else ""))
 
 
 def _calibration(metrics: dict, params: Params) -> CheckResult:
@@ -131,6 +151,9 @@ def _run_model_gate(
         scores = np.asarray(model.predict_proba(test[features])[:, 1], dtype=float)
     except Exception as exc:  # every comparison then fails, saying why
         report.info["scoring_error"] = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+    report.checks += _guarded_list(
+        "overfit_gap", f"<= {gate.max_overfit_gap}", lambda: [overfit_gap(metrics, y, scores, params)]
+    )
     md5 = _short_hash(report.info["data_md5"])
     sha = report.info.get("model_sha256", "?")[:12]
     base = base or Champion("base", note="no base given: first run, nothing to compare")
