@@ -298,3 +298,61 @@ def test_not_features_must_be_columns_and_not_the_target(template, tmp_path):
         path.write_text(yaml.safe_dump(raw))
         with pytest.raises(MlgateError, match=f"data.not_features: .*{says}"):
             load_params(path)
+
+
+@pytest.mark.parametrize("compression", ["gzip", "bz2", "xz", "zip"])
+def test_a_compressed_csv_reads_as_its_table(compression, good, tmp_path):
+    """Found by a forker: `data.csv.gz` was refused as "binary file, not a table"."""
+    from mlgate.adopt.infer import read_table
+
+    path, plain = tmp_path / "d.csv.packed", tmp_path / "plain.csv"  # by its bytes, not its name
+    good.to_csv(path, index=False, compression=compression)
+    good.to_csv(plain, index=False)
+    pd.testing.assert_frame_equal(read_table(path), read_table(plain))
+    good.to_csv(path, sep=";", index=False, compression=compression)
+    assert list(read_table(path).columns) == ["id", "x", "y"]
+
+
+def test_a_comma_and_space_separated_table_reads_without_the_spaces(good, tmp_path):
+    """Found by a forker (UCI adult style, `a, b, c`): `--target trans_type` was not found, the column being
+    ' trans_type', and every category began with a space."""
+    from mlgate.adopt.infer import read_table
+
+    path = tmp_path / "d.csv"
+    path.write_text(good.to_csv(index=False).replace(",", ", "))
+    frame = read_table(path)
+    assert list(frame.columns) == ["id", "x", "y"] and frame["y"].tolist()[:2] == ["no", "yes"]
+
+
+def test_a_parquet_index_is_kept_as_a_column(good, tmp_path):
+    """Found by a forker: a time series' DatetimeIndex was dropped by init, and nothing said so."""
+    from mlgate.adopt.infer import not_features, read_table
+
+    path = tmp_path / "d.parquet"
+    dated = good.set_index(pd.date_range("2020-01-01", periods=len(good), freq="D", name="day"))
+    dated.to_parquet(path)
+    frame = read_table(path)
+    assert list(frame.columns) == ["day", "id", "x", "y"]
+    assert not_features(frame, "y", "id") == {"day": "dates"}
+    good.to_parquet(path)  # an unnamed range index is no data
+    assert list(read_table(path).columns) == ["id", "x", "y"]
+
+
+def test_thousands_separators_read_as_numbers_and_row_numbers_are_not_features(tmp_path):
+    """Found by a forker: wine's proline written "1,065" was excluded as free text; a pandas index written to the
+    CSV (`Unnamed: 0`, the row number) became a feature, caught only by chance (a file sorted by its label)."""
+    from mlgate.adopt.infer import not_features, read_table
+
+    rows = 300
+    frame = pd.DataFrame(
+        {
+            "proline": [f"{1000 + 7 * i:,}" for i in range(rows)],
+            "x": np.arange(rows) % 7,
+            "y": np.arange(rows) % 2,
+        }
+    )
+    path = tmp_path / "d.csv"
+    frame.to_csv(path)  # with the index, as pandas writes it by default
+    read = read_table(path)
+    assert read["proline"].tolist()[:2] == [1000, 1007] and pd.api.types.is_numeric_dtype(read["proline"])
+    assert not_features(read, "y", None) == {"Unnamed: 0": "row numbers (the file's order, not a property of the row)"}

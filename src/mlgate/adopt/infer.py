@@ -21,25 +21,68 @@ TRUTHY = ("1", "true", "yes", "y", "positive", "pos")  # labels that name the po
 PARQUET_MAGIC = b"PAR1"
 
 
+COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}  # by magic bytes
+THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$|^-?\d+(\.\d+)?$")  # 1,065 or 12.5
+
+
+def _text_head(path: Path, compression: str | None) -> bytes:
+    """The first 4 KiB of the (decompressed) text, for sniffing its delimiter."""
+    if compression is None:
+        return path.open("rb").read(4096)
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    if compression == "zip":
+        with zipfile.ZipFile(path) as archive, archive.open(archive.namelist()[0]) as member:
+            return member.read(4096)
+    return {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[compression](path, "rb").read(4096)
+
+
+def _read_csv(path: Path, head: bytes, compression: str | None) -> pd.DataFrame:
+    frame = pd.read_csv(path, compression=compression)
+    if len(frame.columns) == 1 and (sep := _other_delimiter(head)):  # e.g. Excel's ';' in many locales
+        return max(
+            (
+                pd.read_csv(path, sep=sep, compression=compression),
+                pd.read_csv(path, sep=sep, decimal=",", compression=compression),  # 12,8 where ',' is decimal
+            ),
+            key=lambda read: sum(pd.api.types.is_numeric_dtype(dtype) for dtype in read.dtypes),
+        )
+    if sum(str(name).startswith(" ") for name in frame.columns[1:]) == len(frame.columns) - 1:  # "a, b, c"
+        return pd.read_csv(path, compression=compression, skipinitialspace=True)
+    return frame
+
+
+def _thousands(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns written with thousands separators ("1,065") as the numbers they are."""
+    for name in frame.columns:
+        values = frame[name].dropna()
+        text = frame[name].dtype == object and len(values) and values.map(lambda v: isinstance(v, str)).all()
+        if text and values.str.contains(",", regex=False).any() and values.str.match(THOUSANDS).all():
+            frame[name] = pd.to_numeric(frame[name].str.replace(",", "", regex=False))
+    return frame
+
+
 def read_table(path: Path) -> pd.DataFrame:
-    """The user's file as a frame: Parquet (by its magic bytes) or CSV; anything else is one clear line."""
+    """The user's file as a frame: Parquet (by its magic bytes; a named index kept as a column) or CSV, also
+    compressed; anything else is one clear line."""
     if not path.is_file():
         raise MlgateError(f"{path}: file not found (expected a CSV or Parquet file)")
     head = path.open("rb").read(4096)
     if not head:
         raise MlgateError(f"{path}: file is empty (expected a CSV with a header row, or Parquet)")
+    compression = next((kind for magic, kind in COMPRESSED.items() if head.startswith(magic)), None)
     try:
         if head.startswith(PARQUET_MAGIC):
             frame = pd.read_parquet(path)
-        elif b"\0" in head:
+            if any(frame.index.names) or not isinstance(frame.index, pd.RangeIndex):  # e.g. a time series' dates
+                frame = frame.reset_index()
+        elif b"\0" in (head := _text_head(path, compression)):
             raise MlgateError(f"{path}: binary file, not a table (expected a CSV or Parquet file)")
         else:
-            frame = pd.read_csv(path)
-            if len(frame.columns) == 1 and (sep := _other_delimiter(head)):  # e.g. Excel's ';' in many locales
-                frame = max(
-                    (pd.read_csv(path, sep=sep), pd.read_csv(path, sep=sep, decimal=",")),  # 12,8 where ',' is decimal
-                    key=lambda read: sum(pd.api.types.is_numeric_dtype(dtype) for dtype in read.dtypes),
-                )
+            frame = _thousands(_read_csv(path, head, compression))
     except MlgateError:
         raise
     except UnicodeDecodeError as exc:  # Excel's "CSV" in many locales is cp1252 / latin-1
@@ -49,7 +92,7 @@ def read_table(path: Path) -> pd.DataFrame:
         ) from exc
     except pd.errors.EmptyDataError as exc:
         raise MlgateError(f"{path}: file is empty (expected a CSV with a header row, or Parquet)") from exc
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, ValueError, OSError, EOFError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise MlgateError(f"{path}: not a readable table ({first})") from exc
     if frame.empty or len(frame.columns) < 2:
@@ -155,7 +198,12 @@ def not_features(frame: pd.DataFrame, target: str, id_column: str | None) -> dic
     found = {}
     for name in frame.columns:
         column = frame[name]
-        if name in (target, id_column) or pd.api.types.is_numeric_dtype(column):
+        if name in (target, id_column):
+            continue
+        if pd.api.types.is_integer_dtype(column) and len(column) > 2 and _row_numbers(column):
+            found[str(name)] = "row numbers (the file's order, not a property of the row)"
+            continue
+        if pd.api.types.is_numeric_dtype(column):
             continue
         values = column.dropna().astype(str)
         distinct = values.nunique()
@@ -164,6 +212,14 @@ def not_features(frame: pd.DataFrame, target: str, id_column: str | None) -> dic
         elif distinct > CATEGORY_CAP and distinct > FREE_TEXT_SHARE * len(values):
             found[str(name)] = f"free text: {distinct} distinct values in {len(values)} rows"
     return found
+
+
+def _row_numbers(column: pd.Series) -> bool:
+    """0, 1, 2, ... or 1, 2, 3, ... in file order: an index written with the data (pandas' `Unnamed: 0`)."""
+    if column.isna().any():
+        return False
+    values = column.to_numpy(dtype="int64")
+    return bool((values == np.arange(len(values))).all() or (values == np.arange(1, len(values) + 1)).all())
 
 
 def infer_schema(frame: pd.DataFrame, target: str, id_column: str | None, labels: list[Any]) -> dict[str, dict]:
