@@ -38,6 +38,19 @@ def test_prepare_drops_duplicates_and_rejects_bad_labels(params, sample, workdir
         prepare.run(params)
 
 
+def test_prepare_drops_the_duplicates_the_gate_counts_whatever_their_id_or_dates(params, sample, workdir):
+    """Found by a forker: rows equal in features and label but not in an id or date column stayed in, and
+    train_test_samples_mix (which compares features and label) then failed on 287 of 1273 test rows."""
+    from mlgate.config import CheckConfig
+    from mlgate.gates.data import _samples_mix
+
+    again = sample.head(300).assign(transaction_id=lambda f: f["transaction_id"] + "-again")
+    cleaned = prepare.clean(pd.concat([sample, again]), params)
+    assert len(cleaned) == len(sample)
+    train, test = prepare.split(cleaned, params)
+    assert _samples_mix(train, test, params, CheckConfig(max_ratio=0.0)).passed
+
+
 def test_string_labels_are_encoded_with_the_positive_one_as_1(params, sample):
     from mlgate.data.target import encode_target
 

@@ -11,9 +11,13 @@ from mlgate.data.target import encode_target
 
 
 def clean(frame: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Drop rows without a label and exact duplicate rows (the data gate reports both); the target becomes 0/1."""
+    """Drop rows without a label and duplicate rows (the data gate reports both); the target becomes 0/1.
+
+    Duplicates are judged on what the model sees, the features and the label (as the data gate's
+    train_test_samples_mix does): an id or a date does not make a repeated example a new one."""
     target = params.data.target
-    frame = frame.dropna(subset=[target]).drop_duplicates()
+    seen = [c for c in frame.columns if c == target or c not in params.data.non_features]
+    frame = frame.dropna(subset=[target]).drop_duplicates(subset=seen)
     frame[target] = encode_target(frame[target], params.data).astype(int)
     return frame.reset_index(drop=True)
 
