@@ -356,3 +356,21 @@ def test_thousands_separators_read_as_numbers_and_row_numbers_are_not_features(t
     read = read_table(path)
     assert read["proline"].tolist()[:2] == [1000, 1007] and pd.api.types.is_numeric_dtype(read["proline"])
     assert not_features(read, "y", None) == {"Unnamed: 0": "row numbers (the file's order, not a property of the row)"}
+
+
+def test_a_code_with_a_handful_of_rows_per_value_is_not_a_feature():
+    """Found by a forker: a pedigree id (129 values in 387 rows) became a one-hot feature, and the first run failed
+    new_category: with a few rows per value, test rows bring values train never saw. A category with enough rows
+    per value stays a feature."""
+    from mlgate.adopt.infer import not_features
+
+    rows = 387
+    frame = pd.DataFrame(
+        {
+            "pid": [f"P{i % 129:03d}" for i in range(rows)],
+            "region": [f"R{i % 60}" for i in range(rows * 2)][:rows],
+            "y": np.arange(rows) % 2,
+        }
+    )
+    # 60 regions, about 6 rows each: a category
+    assert not_features(frame, "y", None) == {"pid": "codes: 129 distinct values in 387 rows (about 3 rows each)"}

@@ -190,11 +190,13 @@ def column_rule(series: pd.Series, is_id: bool = False) -> dict[str, Any]:
 # A date (2014-01-31, 31/01/2014, 1.31.14), optionally with a time: as a category it is new in every test row.
 DATE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2})?)?")
 FREE_TEXT_SHARE = 0.5  # a text column with more distinct values than this share of its rows is text, not a category
+ROWS_PER_CATEGORY = 5  # fewer rows than this per value (past CATEGORY_CAP values): codes, new in every test split
 
 
 def not_features(frame: pd.DataFrame, target: str, id_column: str | None) -> dict[str, str]:
-    """Text columns that would be harmful categories (data.not_features), with why: dates, and free text such
-    as titles or names (nearly a value per row: every test row is a "new category" and the model memorises)."""
+    """Columns that would be harmful features (data.not_features), with why: dates, free text such as titles or
+    names (nearly a value per row: every test row is a "new category" and the model memorises), codes with a
+    handful of rows per value (an id of a group: new values in every test split), and row numbers."""
     found = {}
     for name in frame.columns:
         column = frame[name]
@@ -211,6 +213,9 @@ def not_features(frame: pd.DataFrame, target: str, id_column: str | None) -> dic
             found[str(name)] = "dates"
         elif distinct > CATEGORY_CAP and distinct > FREE_TEXT_SHARE * len(values):
             found[str(name)] = f"free text: {distinct} distinct values in {len(values)} rows"
+        elif distinct > CATEGORY_CAP and distinct * ROWS_PER_CATEGORY > len(values):
+            each = round(len(values) / distinct)
+            found[str(name)] = f"codes: {distinct} distinct values in {len(values)} rows (about {each} rows each)"
     return found
 
 
