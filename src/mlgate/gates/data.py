@@ -207,8 +207,11 @@ def _run_data_gate(
     if "percent_of_nulls" in enabled:
         config = enabled["percent_of_nulls"]
         ref_frame = ref.frame if ref is not None else None
+        # The target's nulls are unlabeled rows, which are supported (kept out of training): class_balance
+        # judges the labels.
+        features = raw.drop(columns=[params.data.target], errors="ignore")
         report.checks.append(
-            guarded("percent_of_nulls", "null ratio", config, lambda: _percent_of_nulls(raw, ref_frame, config))
+            guarded("percent_of_nulls", "null ratio", config, lambda: _percent_of_nulls(features, ref_frame, config))
         )
 
     results: list = []
