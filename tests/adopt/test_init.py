@@ -170,6 +170,30 @@ def test_defaults_follow_size_and_prevalence():
     assert small.pr_auc_floor > 0.5 and 0.03 < large.pr_auc_floor < 0.5  # above a constant guess
 
 
+def test_a_rarer_class_than_the_data_gate_allows_gets_a_floor_of_its_own(template, tmp_path):
+    """Found by a forker: init adopted 0.43 % positives (and tuned the threshold for them); the data gate's
+    class_balance floor (0.005) then failed the first run. The floor is meant to catch a class that collapses,
+    so the project's is half its own share."""
+    from mlgate.config import load_params
+    from mlgate.gates.data import run_data_gate
+    from tests.conftest import BIN
+
+    assert defaults(50_000, 0.03).min_minority_ratio is None  # the default floor holds
+    assert defaults(50_000, 0.0043).min_minority_ratio == 0.00215
+    subprocess.run(["git", "init", "-q"], cwd=template, check=True)
+    subprocess.run([BIN / "dvc", "init", "-q"], cwd=template, check=True)
+    rng = np.random.default_rng(0)
+    rows = 5000
+    frame = pd.DataFrame({"x": rng.normal(size=rows), "y": (np.arange(rows) % 250 == 0).astype(int)})  # 0.4 %
+    result = run_cli("init", str(_csv(tmp_path / "d.csv", frame)), "--target", "y", cwd=template)
+    assert result.returncode == 0, result.stderr
+    assert "gates.data.checks.class_balance.min_minority_ratio 0.002" in result.stdout
+    params = load_params(template / "params.yaml")
+    assert params.gates.data.checks["class_balance"].condition("min_minority_ratio") == 0.002
+    report, _ = run_data_gate(params, raw=frame, reference=None)
+    assert {c.name: c.passed for c in report.checks}["class_balance"], report.table()
+
+
 def test_written_params_load_back_with_tiny_and_huge_numbers(tmp_path):
     import io
 

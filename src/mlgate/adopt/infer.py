@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlgate.config import DATA_CHECK_DEFAULTS
 from mlgate.errors import MlgateError
 
 CATEGORY_CAP = 50  # a text column with at most this many distinct values gets an `allowed:` list
@@ -248,6 +249,7 @@ class Defaults:
     hyperparams: dict[str, Any]
     threshold: float
     pr_auc_floor: float
+    min_minority_ratio: float | None = None  # the data gate's class_balance floor, where the data is below its default
 
 
 def defaults(labeled_rows: int, prevalence: float, test_size: float = 0.2) -> Defaults:
@@ -259,4 +261,9 @@ def defaults(labeled_rows: int, prevalence: float, test_size: float = 0.2) -> De
     threshold = round(min(0.5, max(0.05, 2 * prevalence)), 2)
     floor = round(prevalence + 0.25 * (1 - prevalence), 2)
     hyperparams = {"learning_rate": 0.1, "max_iter": 100, "max_depth": 3, "min_samples_leaf": leaf}
-    return Defaults(hyperparams=hyperparams, threshold=threshold, pr_auc_floor=floor)
+    # class_balance catches a class that collapses (a broken join, a filter): half the data's own share, where
+    # the data is already rarer than the default floor.
+    share = min(prevalence, 1 - prevalence)
+    least = DATA_CHECK_DEFAULTS["class_balance"]["min_minority_ratio"]
+    minority = round(share / 2, 5) if 0 < share < least else None
+    return Defaults(hyperparams=hyperparams, threshold=threshold, pr_auc_floor=floor, min_minority_ratio=minority)

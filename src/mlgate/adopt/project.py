@@ -46,6 +46,7 @@ class Adopted:
     name: str
     removed: list[str]
     not_features: dict[str, str]  # column -> why init left it out of the features
+    min_minority_ratio: float | None = None  # written when the data's rarer class is below the gate's default
 
 
 def project_name(name: str | None, root: Path) -> str:
@@ -188,6 +189,7 @@ def adopt(
         name=slug,
         removed=removed,
         not_features=excluded,
+        min_minority_ratio=settings.min_minority_ratio,
     )
 
 
@@ -221,6 +223,8 @@ def _write_params(raw: CommentedMap, data: DataConfig, schema: dict, settings, s
         model_gate["thresholds"].update(floors)
     else:
         model_gate["thresholds"] = floors
+    if settings.min_minority_ratio is not None:
+        _section(raw, "gates", "data", "checks", "class_balance")["min_minority_ratio"] = settings.min_minority_ratio
 
 
 def _remove_results(root: Path, raw: CommentedMap) -> list[str]:
@@ -276,6 +280,14 @@ def next_steps(adopted: Adopted) -> str:
             f"wrote params.yaml (data, schema, train, evaluate.threshold, mlflow names '{adopted.name}', "
             "gates.model.thresholds.pr_auc) and data.dvc"
             + (f"; removed the sample's results: {', '.join(adopted.removed)}" if adopted.removed else ""),
+            *(
+                [
+                    f"the rarer class is {min(adopted.prevalence, 1 - adopted.prevalence):.2%} of the labeled rows: "
+                    f"gates.data.checks.class_balance.min_minority_ratio {adopted.min_minority_ratio} (half of it)"
+                ]
+                if adopted.min_minority_ratio is not None
+                else []
+            ),
             *(
                 [
                     "not features (data.not_features; edit it to change): "
