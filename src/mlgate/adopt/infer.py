@@ -38,7 +38,8 @@ def _text_head(path: Path, compression: str | None) -> bytes:
     if compression == "zip":
         with zipfile.ZipFile(path) as archive, archive.open(archive.namelist()[0]) as member:
             return member.read(4096)
-    return {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[compression](path, "rb").read(4096)
+    with {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[compression](path, "rb") as stream:
+        return stream.read(4096)
 
 
 def _read_csv(path: Path, head: bytes, compression: str | None) -> pd.DataFrame:
