@@ -164,7 +164,7 @@ def test_concurrent_requests_are_batched_and_answered_in_order(model_dir, record
 
 def test_the_server_speaks_of_records_not_the_sample(client, model_dir):
     """The server is the template's, not the sample's: no sample vocabulary in its code or its API (the
-    project's own column names, its id column among them, are its API)."""
+    project's own column names, its id column and its label among them, are its API)."""
     import json
     from pathlib import Path
 
@@ -175,9 +175,11 @@ def test_the_server_speaks_of_records_not_the_sample(client, model_dir):
         source = path.read_text().lower()
         assert not [w for w in words if w in source], path
     id_column = json.loads((model_dir / "serving.json").read_text())["id_column"]
+    ignored = json.loads((model_dir / "feature_schema.json").read_text())["ignored"]  # the label
     spec = client.get("/openapi.json").text.lower()
-    for own in (id_column, id_column.replace("_", " ")):  # its name and pydantic's title of it
-        spec = spec.replace(own.lower(), "")
+    for column in (id_column, *ignored):
+        for own in (column, column.replace("_", " ")):  # its name and pydantic's title of it
+            spec = spec.replace(own.lower(), "")
     assert not [w for w in words if w in spec]
 
 

@@ -3,6 +3,7 @@ served as they are: a forker's MongoDB-style export had `_id` and `_batch`, and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,12 @@ from fastapi.testclient import TestClient
 from mlgate.config import Params
 from mlgate.pipeline import prepare, train
 from mlgate.serve.app import create_app
+from tests.serve.test_id_column import ID
 
 
 @pytest.fixture
-def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def odd_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A model of a table whose columns are `_id`, `_batch`, `model_config`, `x` and `y`."""
     rng = np.random.default_rng(0)
     n = 300
     frame = pd.DataFrame(
@@ -43,9 +46,9 @@ def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / params.train.model_dir
 
 
-def test_underscore_and_reserved_column_names_are_served(model_dir: Path):
+def test_underscore_and_reserved_column_names_are_served(odd_names: Path):
     record = {"_id": "a1", "_batch": 2, "model_config": 0.3, "x": 1.0}
-    with TestClient(create_app(model_dir)) as client:
+    with TestClient(create_app(odd_names)) as client:
         answer = client.post("/predict", json={"records": [record]})
         assert answer.status_code == 200, answer.text
         assert answer.json()["predictions"][0]["_id"] == "a1"
@@ -57,3 +60,18 @@ def test_underscore_and_reserved_column_names_are_served(model_dir: Path):
         assert mlflow.status_code == 200, mlflow.text
         assert mlflow.json()["predictions"][0][1] == pytest.approx(answer.json()["predictions"][0]["score"])
         assert client.get("/ready").status_code == 200
+
+
+def test_a_row_of_the_data_as_it_is_is_served_its_label_and_other_columns_ignored(client, records, model_dir):
+    """A user's first request is a row of their own file: the label and the contract's other columns that are
+    not features (data.not_features) are accepted and ignored; a column the data does not have is still refused.
+    Found by forkers: 422 "Extra inputs are not permitted" for the label and for a date kept out of the features."""
+    (label,) = [c for c in json.loads((model_dir / "feature_schema.json").read_text())["ignored"] if c != ID]
+    plain = client.post("/predict", json={"records": records})
+    full = client.post("/predict", json={"records": [{**r, label: 1} for r in records]})
+    assert full.status_code == 200, full.text
+    assert [p["score"] for p in full.json()["predictions"]] == [p["score"] for p in plain.json()["predictions"]]
+    mlflow = client.post("/invocations", json={"dataframe_records": [{**r, label: 0} for r in records]})
+    assert mlflow.status_code == 200, mlflow.text
+    typo = client.post("/predict", json={"records": [{**r, label + "x": 1} for r in records]})
+    assert typo.status_code == 422 and f"records.0.{label}x: Extra inputs are not permitted" in typo.text

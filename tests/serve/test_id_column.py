@@ -72,6 +72,9 @@ def test_a_model_without_id_column_refuses_it_and_answers_with_the_request_id(mo
     shutil.copytree(model_dir, copy)
     serving = json.loads((copy / "serving.json").read_text())
     (copy / "serving.json").write_text(json.dumps({**serving, "id_column": None}))
+    schema = json.loads((copy / "feature_schema.json").read_text())  # a table without that column
+    ignored = [c for c in schema["ignored"] if c != ID]
+    (copy / "feature_schema.json").write_text(json.dumps({**schema, "ignored": ignored}))
     with TestClient(create_app(copy)) as c:
         refused = c.post("/predict", json={"records": [{**records[0], ID: "t1"}]})
         assert refused.status_code == 422 and "Extra inputs are not permitted" in refused.json()["detail"]

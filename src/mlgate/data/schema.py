@@ -35,6 +35,8 @@ class Feature(BaseModel):
 
 class FeatureSchema(BaseModel):
     features: list[Feature]
+    # The contract's other columns (the label, data.not_features): a row of the data as it is, accepted and ignored.
+    ignored: list[str] = []
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, spec: FeatureSpec, contract: SchemaConfig | None = None) -> FeatureSchema:
@@ -74,7 +76,7 @@ class FeatureSchema(BaseModel):
             cats = sorted({str(v) for v in col.dropna().unique()} | {str(v) for v in allowed})
             nullable = bool(col.isna().any()) or _nullable(rules, name)
             features.append(Feature(name=name, kind="category", nullable=nullable, categories=cats))
-        return cls(features=features)
+        return cls(features=features, ignored=[c for c in rules if c not in spec.columns])
 
     def save(self, model_dir: Path) -> None:
         (model_dir / SCHEMA_FILE).write_text(self.model_dump_json(indent=2))

@@ -52,8 +52,8 @@ def id_field(column: str) -> tuple[Any, Any]:
 def record_model(
     schema: FeatureSchema, strict: bool = True, name: str = "Record", id_column: str | None = None
 ) -> type[BaseModel]:
-    """One record: every feature required (nullable ones may be null), the model's id column optional,
-    anything else rejected.
+    """One record: every feature required (nullable ones may be null), the model's id column and the data's
+    other columns optional (the latter ignored), anything else rejected.
 
     Strict for /predict ("12" is not a number); lax for /invocations, whose MLflow signature
     declares integers as doubles (3.0 is a valid hour there)."""
@@ -64,6 +64,9 @@ def record_model(
         fields[f"feature_{i}"] = (kind, Field(alias=feature.name, **spec))
     if id_column and id_column not in schema.names:
         fields["row_id"] = id_field(id_column)
+    about = "a column of the data that is not a feature (the label, data.not_features): accepted and ignored"
+    for i, column in enumerate(c for c in schema.ignored if c != id_column and c not in schema.names):
+        fields[f"ignored_{i}"] = (Any, Field(None, alias=column, exclude=True, description=about))
     return create_model(name, __config__=config, **fields)
 
 
