@@ -49,6 +49,15 @@ class DataConfig(_Strict):
         """Every column the model never sees: the target, the id column and `not_features`."""
         return (self.target, *([self.id_column] if self.id_column else []), *self.not_features)
 
+    def features_of(self, columns) -> list[str]:
+        """The columns of a table the model sees, in their order."""
+        return [c for c in columns if c not in self.non_features]
+
+    def example_of(self, columns) -> list[str]:
+        """What makes a row an example: its features and its label, not its id, dates or notes (duplicates and
+        train/test overlap are judged on these)."""
+        return [c for c in columns if c == self.target or c not in self.non_features]
+
     def read_dtypes(self) -> dict[str, type] | None:
         """Ids stay text (leading zeros, mixed formats)."""
         return {self.id_column: str} if self.id_column else None

@@ -25,7 +25,7 @@ class FeatureSpec:
 
 def feature_spec(frame: pd.DataFrame, data: DataConfig) -> FeatureSpec:
     """Split the non-id, non-target columns into numeric and categorical."""
-    candidates = [c for c in frame.columns if c not in data.non_features]
+    candidates = data.features_of(frame.columns)
     numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
     categorical = [c for c in candidates if c not in numeric]
     return FeatureSpec(numeric=numeric, categorical=categorical)

@@ -44,10 +44,10 @@ def sample(frame: pd.DataFrame, rows: int, target: str, seed: int) -> pd.DataFra
 
 
 def dataset(frame: pd.DataFrame, params: Params):
-    """A deepchecks Dataset of a 0/1-labeled frame: the id column dropped, text columns categorical."""
+    """A deepchecks Dataset of a 0/1-labeled frame: its features and label (example_of), text columns categorical."""
     from deepchecks.tabular import Dataset
 
-    frame = frame.drop(columns=[c for c in params.data.non_features if c != params.data.target], errors="ignore")
+    frame = frame[params.data.example_of(frame.columns)]
     spec = feature_spec(frame, params.data)
     return Dataset(frame, label=params.data.target, cat_features=spec.categorical, label_type="binary")
 

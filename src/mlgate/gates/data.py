@@ -86,7 +86,7 @@ def _conflicting_labels(data: pd.DataFrame, params: Params, config: CheckConfig)
     """Share of labeled rows whose exact features also occur with the other label (a pandas group-by:
     deepchecks' ConflictingLabels hashes rows in Python and took ~2 s on 50k rows)."""
     limit = config.condition("max_ratio")
-    features = [c for c in data.columns if c not in params.data.non_features]
+    features = params.data.features_of(data.columns)
     labels = data.groupby(features, dropna=False, sort=False)[params.data.target].transform("nunique")
     ratio = float((labels > 1).mean()) if len(data) else 0.0
     return CheckResult(
@@ -103,7 +103,7 @@ def _samples_mix(train: pd.DataFrame, test: pd.DataFrame, params: Params, config
     """Share of test rows (features and label, not the id) that are also in train: a vectorised row hash
     (deepchecks' TrainTestSamplesMix hashes rows in Python, ~1 s per gate)."""
     limit = config.condition("max_ratio")
-    columns = [c for c in test.columns if c == params.data.target or c not in params.data.non_features]
+    columns = params.data.example_of(test.columns)
     seen = pd.util.hash_pandas_object(train[columns], index=False)
     mixed = pd.util.hash_pandas_object(test[columns], index=False).isin(seen)
     ratio = float(mixed.mean()) if len(test) else 0.0

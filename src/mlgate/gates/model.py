@@ -143,7 +143,7 @@ def _run_model_gate(
 
     target = params.data.target
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
-    features = [c for c in test.columns if c not in params.data.non_features]
+    features = params.data.features_of(test.columns)
     y = test[target].to_numpy().astype(int)
     model, scores = None, None
     try:
@@ -201,7 +201,7 @@ def _prediction_drift(model, train: pd.DataFrame, test: pd.DataFrame, params: Pa
     measure, computed with scipy so the gate needs no deepchecks import unless figures are asked for)."""
     from scipy.stats import ks_2samp
 
-    features = [c for c in test.columns if c not in params.data.non_features]
+    features = params.data.features_of(test.columns)
     score = float(
         ks_2samp(model.predict_proba(train[features])[:, 1], model.predict_proba(test[features])[:, 1]).statistic
     )

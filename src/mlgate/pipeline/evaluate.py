@@ -22,7 +22,7 @@ def run(params: Params) -> dict[str, float]:
     target, threshold = params.data.target, params.evaluate.threshold
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     train = pd.read_parquet(params.prepare.output_dir / "train.parquet")
-    features = [c for c in test.columns if c not in params.data.non_features]
+    features = params.data.features_of(test.columns)
 
     score = model.predict_proba(test[features])[:, 1]
     y = test[target].to_numpy()

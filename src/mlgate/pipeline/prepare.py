@@ -16,8 +16,7 @@ def clean(frame: pd.DataFrame, params: Params) -> pd.DataFrame:
     Duplicates are judged on what the model sees, the features and the label (as the data gate's
     train_test_samples_mix does): an id or a date does not make a repeated example a new one."""
     target = params.data.target
-    seen = [c for c in frame.columns if c == target or c not in params.data.non_features]
-    frame = frame.dropna(subset=[target]).drop_duplicates(subset=seen)
+    frame = frame.dropna(subset=[target]).drop_duplicates(subset=params.data.example_of(frame.columns))
     frame[target] = encode_target(frame[target], params.data).astype(int)
     return frame.reset_index(drop=True)
 
