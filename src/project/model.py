@@ -10,7 +10,7 @@ mlgate calls build(config, spec) once per training run:
   spec    mlgate.features.FeatureSpec: .numeric and .categorical column names
 Return a scikit-learn classifier (mlgate puts its imputation, scaling and one-hot encoding in front)
 or a full sklearn Pipeline (used as it is: it gets the raw feature columns). The saved model may only
-contain sklearn, numpy and scipy types (the server refuses others; see README "Your model").
+contain sklearn, numpy and scipy types (the server refuses others; see docs/adopting.md "Your model").
 """
 
 from __future__ import annotations

@@ -441,7 +441,7 @@ def test_codeowners_names_no_team_a_fork_lacks():
 
 
 def test_readme_makes_no_cross_repository_reuse_claim_and_says_how_to_set_up():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text() + (ROOT / "docs/github.md").read_text()
     assert "@v1" not in readme and "OWNER/mlgate/.github/workflows" not in readme
     for words in ("Use this template", "required reviewers", "Deployment branches and tags", "DEPLOY_TARGET"):
         assert words in readme, words

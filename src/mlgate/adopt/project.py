@@ -297,7 +297,7 @@ def next_steps(adopted: Adopted) -> str:
                 else []
             ),
             "",
-            "next steps (README: Adapting it to your data and model):",
+            "next steps (docs/adopting.md):",
             "  1. git add -A && git commit -m 'Adopt my data'   # first: the gates compare with the data at HEAD",
             "  2. make run                                      # first run: no baseline yet; commit its results",
             "  3. dvc remote add -d storage s3://BUCKET/PATH      # or gs://, azure://; then: dvc push",
