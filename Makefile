@@ -20,7 +20,7 @@ EXTRAS ?= pipeline dev
 space := $(eval) $(eval)
 INSTALLED := $(VENV)/.installed-$(subst $(space),-,$(strip $(EXTRAS)))
 
-.PHONY: help install run data repro check-results summary test lint format clean bench-gates image bench-serve bench-setup test-unit bench-pr
+.PHONY: help install run data repro check-results summary test lint format clean bench-gates image bench-serve bench-setup test-unit test-project bench-pr
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -95,6 +95,11 @@ bench-serve: install ## Same model behind mlflow models serve and mlgate serve, 
 
 test-unit: data ## Unit, data, model, project and in-process serving tests with coverage (no Docker, act, browser)
 	$(PYTEST) -n $(PYTEST_WORKERS) -m "not container and not e2e and not workflows and not browser" --cov=mlgate --cov-report=xml --cov-report=term
+
+# What a pull request that changes only the project's own files runs (`mlgate changes` says tests=project): your
+# tests, which read your params and data, and the config's; the pipeline job gates the model itself.
+test-project: data ## Your project's tests (tests/project) and the config's: what a PR that changes only your files runs
+	$(PYTEST) -n $(PYTEST_WORKERS) tests/project tests/code/test_config.py
 
 bench-pr: install ## The PR workflow under act (fresh clone, warm uv cache): wall time per job, push to report, total
 	python benchmarks/bench_pr.py

@@ -525,14 +525,16 @@ def changes(
     base: Annotated[str, typer.Option(help="The PR's base commit (github.event.pull_request.base.sha).")],
     head: Annotated[str, typer.Option(help="The PR's head commit.")] = "HEAD",
 ) -> None:
-    """Write code=true|false to $GITHUB_OUTPUT: false when the PR changes documentation only."""
-    from mlgate.changes import changed_files, touches_code
+    """Write code=true|false (false when the PR changes documentation only) and tests=project|unit (project
+    when it changes only the project's own files) to $GITHUB_OUTPUT."""
+    from mlgate.changes import changed_files, tests_for, touches_code
     from mlgate.github import write_output
 
     files = changed_files(base, head)
     code = "true" if touches_code(files) else "false"
-    typer.echo(f"{len(files)} changed file(s): code={code}")
-    write_output(code=code)
+    tests = tests_for(files)
+    typer.echo(f"{len(files)} changed file(s): code={code} tests={tests}")
+    write_output(code=code, tests=tests)
 
 
 @app.command("comment-check")

@@ -55,7 +55,55 @@ def test_changes_writes_code_output(repo, tmp_path_factory, files, code):
     out = tmp_path_factory.mktemp("out") / "github_output"
     result = _changes(repo, base, out)
     assert result.returncode == 0, result.stderr
-    assert out.read_text() == f"code={code}\n"
+    assert out.read_text() == f"code={code}\ntests=unit\n"  # no project files marked in .gitattributes here
+
+
+ATTRIBUTES = (ROOT / ".gitattributes").read_text()  # the template's own: which files are the project's
+
+
+@pytest.fixture
+def adopted(repo):
+    """A repository whose project is the user's (no demo `sample:` block), with the template's .gitattributes."""
+    (repo / ".gitattributes").write_text(ATTRIBUTES)
+    (repo / "params.yaml").write_text("data:\n  target: y\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "adopted")
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("files", "tests"),
+    [
+        ({"params.yaml": "data:\n  target: z\n"}, "project"),  # a hyper-parameter PR
+        ({"data.dvc": "outs: []\n", "dvc.lock": "x\n", "metrics/metrics.json": "{}\n"}, "project"),  # new data
+        ({"src/project/model.py": "x = 1\n", "tests/project/test_mine.py": "x = 1\n", "README.md": "x\n"}, "project"),
+        ({"params.yaml": "a: 1\n", "src/mlgate/gates/checks.py": "x = 1\n"}, "unit"),  # the machinery: the suite
+        ({"tests/code/test_x.py": "x = 1\n"}, "unit"),
+        ({".github/workflows/pr.yml": "on: push\n"}, "unit"),
+        ({"Makefile": "x:\n"}, "unit"),
+        ({"params.yaml": "sample:\n  rows: 10\n"}, "unit"),  # the template's own repository: always the suite
+    ],
+)
+def test_a_pr_that_changes_only_the_project_runs_the_projects_tests(adopted, tmp_path, files, tests):
+    """Issue 26: a fork that changed one hyper-parameter waited ten minutes for the template's 557 tests of code
+    it did not touch."""
+    base = _git(adopted, "rev-parse", "HEAD")
+    for name, text in files.items():
+        (adopted / name).parent.mkdir(parents=True, exist_ok=True)
+        (adopted / name).write_text(text)
+    _git(adopted, "add", ".")
+    _git(adopted, "commit", "-qm", "pr")
+    out = tmp_path / "github_output"
+    result = _changes(adopted, base, out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == f"code=true\ntests={tests}\n"
+
+
+def test_the_templates_own_project_files_are_the_ones_the_readme_calls_yours():
+    from mlgate.changes import project_patterns
+
+    owned = {"params.yaml", "data.dvc", "dvc.lock", "metrics/*", "plots/*", ".dvc/config"}
+    assert set(project_patterns(ROOT)) == owned | {"src/project/*", "tests/project/*"}
 
 
 def test_an_empty_diff_runs_everything():
