@@ -35,6 +35,19 @@ def _changes(repo: Path, base: str, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run([MLGATE, "changes", "--base", base], cwd=repo, env=env, capture_output=True, text=True)
 
 
+def _pr_outputs(repo: Path, files: dict[str, str], out: Path) -> str:
+    """Commit `files` as a PR on top of HEAD; what `mlgate changes` writes to $GITHUB_OUTPUT for it."""
+    base = _git(repo, "rev-parse", "HEAD")
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "pr")
+    result = _changes(repo, base, out)
+    assert result.returncode == 0, result.stderr
+    return out.read_text()
+
+
 @pytest.mark.parametrize(
     ("files", "code"),
     [
@@ -46,16 +59,8 @@ def _changes(repo: Path, base: str, out: Path) -> subprocess.CompletedProcess:
     ],
 )
 def test_changes_writes_code_output(repo, tmp_path_factory, files, code):
-    base = _git(repo, "rev-parse", "HEAD")
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-qm", "pr")
-    out = tmp_path_factory.mktemp("out") / "github_output"
-    result = _changes(repo, base, out)
-    assert result.returncode == 0, result.stderr
-    assert out.read_text() == f"code={code}\ntests=unit\n"  # no project files marked in .gitattributes here
+    written = _pr_outputs(repo, files, tmp_path_factory.mktemp("out") / "github_output")
+    assert written == f"code={code}\ntests=unit\n"  # no project files marked in .gitattributes here
 
 
 ATTRIBUTES = (ROOT / ".gitattributes").read_text()  # the template's own: which files are the project's
@@ -87,16 +92,7 @@ def adopted(repo):
 def test_a_pr_that_changes_only_the_project_runs_the_projects_tests(adopted, tmp_path, files, tests):
     """Issue 26: a fork that changed one hyper-parameter waited ten minutes for the template's 557 tests of code
     it did not touch."""
-    base = _git(adopted, "rev-parse", "HEAD")
-    for name, text in files.items():
-        (adopted / name).parent.mkdir(parents=True, exist_ok=True)
-        (adopted / name).write_text(text)
-    _git(adopted, "add", ".")
-    _git(adopted, "commit", "-qm", "pr")
-    out = tmp_path / "github_output"
-    result = _changes(adopted, base, out)
-    assert result.returncode == 0, result.stderr
-    assert out.read_text() == f"code=true\ntests={tests}\n"
+    assert _pr_outputs(adopted, files, tmp_path / "github_output") == f"code=true\ntests={tests}\n"
 
 
 def test_the_templates_own_project_files_are_the_ones_the_readme_calls_yours():
