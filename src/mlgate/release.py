@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from mlgate.archive import extract
 from mlgate.config import Params
 from mlgate.deploy.binding import verify
 from mlgate.deploy.image import digest_of, sbom
@@ -184,7 +185,7 @@ def production_model(output: Path, github: GitHub | None = None) -> dict | None:
         archive = github.download_asset(asset, Path(tmp) / MODEL_ASSET)
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                tar.extractall(tmp, filter="data")  # no absolute paths, links out or devices
+                extract(tar, tmp)  # no absolute paths, links out or devices
         except (tarfile.TarError, OSError) as exc:
             raise MlgateError(
                 f"release {release['tag_name']}: {MODEL_ASSET} is not a readable archive ({exc})"

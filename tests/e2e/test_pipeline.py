@@ -181,7 +181,7 @@ def test_committed_results_that_code_no_longer_reproduces_fail_in_one_line(repo:
     failed = run_cli("check-results", cwd=clone)
     assert failed.returncode == 1
     assert failed.stderr == (
-        "error: dvc.lock is stale: stages 'data_gate', 'model_gate' changed (src/mlgate/gates/checks.py); "
+        "error: dvc.lock is stale: stage 'data_gate' changed (src/mlgate/gates/checks.py); "
         "run `make run` and commit dvc.lock and metrics/\n"
     )
 

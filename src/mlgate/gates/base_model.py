@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlgate.archive import extract
 from mlgate.config import Params, TrainConfig
 from mlgate.errors import MlgateError
 from mlgate.features import feature_spec
@@ -55,7 +56,7 @@ def _project_code_at(commit: str, top: str) -> Iterator[None]:
     with tempfile.TemporaryDirectory(prefix="mlgate-base-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             own = [m for m in tar.getmembers() if not m.name.startswith(f"{PROJECT_CODE}/{TEMPLATE_PACKAGE}/")]
-            tar.extractall(tmp, members=own, filter="data")
+            extract(tar, tmp, own)
         for name in ours:
             del sys.modules[name]
         try:
