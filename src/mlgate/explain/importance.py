@@ -3,9 +3,10 @@
 Each model is scored by sklearn's permutation_importance on one seeded sample of the test rows (the rows the
 metrics came from), with the same shuffles for every model, so two models are compared pair for pair. A
 feature's importance is how much the score drops when its column is shuffled; its interval is the spread of
-one shuffle (mean +- z sd over the repeats), and its rank interval the ranks it took across the repeats. A
-change is "beyond noise" when the difference of two means passes z times the two spreads combined, or the
-two rank intervals do not meet: conservative on purpose, two seeds of one model must read as unchanged.
+one shuffle (mean +- z sd over the repeats), and its rank interval the ranks those intervals allow (it ranks
+below every feature whose interval is wholly above its own, above every one wholly below). A change is
+"beyond noise" when the difference of two means passes z times the two spreads combined, or the two rank
+intervals do not meet: conservative on purpose, two seeds of one model must read as unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, rankdata
+from scipy.stats import norm
 
 from mlgate.config import ExplainConfig
 
@@ -46,10 +47,7 @@ def importance(model: Any, X: pd.DataFrame, y: np.ndarray, scorer: Scorer, confi
     found = permutation_importance(
         model, X, y, scoring=scorer, n_repeats=config.repeats, random_state=config.seed, n_jobs=1
     )
-    runs = np.asarray(found.importances, dtype=float)  # features x repeats
-    ranks = np.column_stack([rankdata(-runs[:, r], method="min") for r in range(runs.shape[1])])
     z = float(norm.ppf(0.5 + config.confidence / 2))
-    tail = (1 - config.confidence) / 2 * 100
     order = sorted(range(len(X.columns)), key=lambda i: (-found.importances_mean[i], str(X.columns[i])))
     features = []
     for position, i in enumerate(order, start=1):
@@ -62,10 +60,11 @@ def importance(model: Any, X: pd.DataFrame, y: np.ndarray, scorer: Scorer, confi
                 "low": round(mean - z * sd, 6),
                 "high": round(mean + z * sd, 6),
                 "rank": position,
-                "rank_low": int(np.floor(np.percentile(ranks[i], tail))),
-                "rank_high": int(np.ceil(np.percentile(ranks[i], 100 - tail))),
             }
         )
+    for f in features:  # the ranks its interval allows: above every feature wholly below it, and so on
+        f["rank_low"] = 1 + sum(g["low"] > f["high"] for g in features)
+        f["rank_high"] = len(features) - sum(g["high"] < f["low"] for g in features)
     return {"score": round(float(scorer(model, X, y)), 6), "features": features}
 
 

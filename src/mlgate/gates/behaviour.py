@@ -56,8 +56,9 @@ def _contract_values(column: str, rule: ColumnRule | None, observed: pd.Series) 
     inside its bounds, else (text) its most frequent values; missing too when it is nullable."""
     if rule is not None and rule.allowed:
         values = list(rule.allowed)
-    elif pd.api.types.is_numeric_dtype(observed):
-        values = _grid(observed, rule, 5)
+    elif pd.api.types.is_numeric_dtype(observed):  # the contract's own bounds too: they are allowed values
+        bounds = [b for b in (rule.min, rule.max) if b is not None] if rule is not None else []
+        values = sorted({*_grid(observed, rule, 5), *map(float, bounds)})
     else:
         values = observed.dropna().value_counts().index[:20].tolist()
     if (rule.nullable if rule is not None else observed.isna().any()) and None not in values:
