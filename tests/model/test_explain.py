@@ -105,7 +105,6 @@ def test_a_model_that_cannot_be_explained_is_one_line_not_a_failed_gate(params, 
         def predict_proba(self, frame):
             raise RuntimeError("cannot score\nthis")
 
-    X, _ = _rows(params)
     found = _explain(params, {"this": model, "production": Broken()})
     assert found["models"]["production"] == {"error": "RuntimeError: cannot score this"}
     assert "production" not in found["changes"] and "features" in found["models"]["this"]
