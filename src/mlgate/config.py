@@ -247,7 +247,7 @@ class _Behaviour(_Strict):
 
 class InvarianceCheck(_Behaviour):
     """Setting `column` to any of `values` (default: any value its contract allows) moves no prediction by
-    more than `tolerance` (e.g. a protected attribute, an id-like code, a channel)."""
+    more than `tolerance` (e.g. a protected attribute, an id-like code, a region)."""
 
     column: str
     values: list[str | int | float | None] | None = None

@@ -143,8 +143,9 @@ def test_a_golden_file_that_is_missing_or_malformed_fails_saying_why(workdir, tr
 
 
 def test_the_gate_and_the_card_carry_the_checks_and_a_non_blocking_one_only_warns(workdir, trained, models):
-    from mlgate.evidence.card import collect, render_markdown
+    from mlgate.evidence.card import collect, render_markdown, write
     from mlgate.gates.baseline import Champion
+    from mlgate.release import release_card
 
     params = _declare(
         workdir,
@@ -164,3 +165,10 @@ def test_the_gate_and_the_card_carry_the_checks_and_a_non_blocking_one_only_warn
     markdown = render_markdown(card)
     assert "## Expected behaviour" in markdown and f"- direction_{MONOTONE}: FAILED: raising" in markdown
     assert "## What the model relies on" in markdown and "| 1 |" in markdown
+    write(card, params.train.model_dir)  # what `mlgate card` bakes into the image; the release renders it again
+    released = release_card(params.train.model_dir, "ghcr.io/acme/model@sha256:" + "0" * 64, "1.0.0")
+
+    def ours(text: str) -> str:
+        return text.split("## What the model relies on")[1].split("## Gates")[0]
+
+    assert ours(render_markdown(released)) == ours(markdown)
