@@ -3,7 +3,9 @@
 Run after `make run` (it needs data/ and outputs/): `make bench-gates`.
 mlgate is timed as users run it (the CLI, imports included, JSON verdicts and the verdict-only HTML;
 `--html` adds deepchecks' figures and is timed separately); the default suites in-process, which
-flatters them. Prints both gates' seconds, the ratio and the targets (>= 8x, <= 10 s for both gates).
+flatters them. Prints both gates' seconds, the ratio and the targets (>= 8x, <= 10 s for both gates), and
+beside them what explanations cost for three models (this run's, the base's and production's, as in CI):
+their permutation importances in-process, as the model gate computes them (its own time includes two).
 The machine may be shared: both figures come from one run, so they share its load.
 """
 
@@ -46,6 +48,35 @@ def mlgate_html() -> float:
     )
 
 
+def explanations() -> tuple[float, float, str]:
+    """Permutation importance of three models on the gate's sampled test rows, as the gate runs it (one
+    thread); the trained model stands for all three (same size, same cost)."""
+    import pandas as pd
+    from threadpoolctl import threadpool_limits
+
+    from mlgate.config import load_params
+    from mlgate.explain.importance import explain, sample_rows
+    from mlgate.explain.outputs import binary
+    from mlgate.model_io import load_model
+
+    p = load_params()
+    config, outputs = p.gates.model.explain, binary(p)
+    test = pd.read_parquet(p.prepare.output_dir / "test.parquet")
+    y = test[p.data.target].to_numpy()
+    rows = sample_rows(len(test), config.rows, config.seed, y)
+    X = test.iloc[rows][p.data.features_of(test.columns)]
+    model = load_model(p.train.model_dir)
+    cpu = time.process_time()
+    with threadpool_limits(1):
+        secs = timed(
+            lambda: explain(
+                dict.fromkeys(("this", "base", "production"), model), X, y[rows], outputs.scorer, outputs.metric, config
+            )
+        )
+    cpu = time.process_time() - cpu
+    return secs, cpu, f"{len(X)} rows x {X.shape[1]} features x {config.repeats} shuffles"
+
+
 def deepchecks_defaults() -> dict[str, float]:
     warnings.filterwarnings("ignore")
     import pandas as pd
@@ -86,11 +117,13 @@ def _suites(ds: dict, model) -> dict[str, float]:
 def main() -> None:
     ours = mlgate_gates()
     with_html = mlgate_html()
+    explained, cpu, shape = explanations()
     theirs = deepchecks_defaults()
     total_ours, total_theirs = sum(ours.values()), sum(theirs.values())
     print(f"{'run':<34}{'seconds':>10}")
     for name, secs in ours.items():
         print(f"{'mlgate ' + name + ' (CLI)':<34}{secs:>10.1f}")
+    print(f"{'  explanations, 3 models':<34}{explained:>10.1f}   ({cpu:.1f} s CPU; {shape} each, in-process)")
     for name, secs in theirs.items():
         print(f"{'deepchecks ' + name:<34}{secs:>10.1f}")
     print(f"{'mlgate total':<34}{total_ours:>10.1f}")

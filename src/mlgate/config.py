@@ -227,6 +227,82 @@ class NonInferiorityConfig(_Strict):
     inconclusive_blocks: bool = False
 
 
+class ExplainConfig(_Strict):
+    """Permutation importance of this run's model and each champion on the same sampled test rows, repeated
+    for an interval per feature. It informs the report and the card; it never blocks (docs/explanations.md)."""
+
+    enabled: bool = True
+    rows: int = Field(2000, gt=0)  # test rows sampled (seeded, by class): the cost is features x repeats x rows
+    repeats: int = Field(5, ge=2, le=100)  # shuffles per feature: their spread is the interval
+    seed: int = Field(0, ge=0)  # same rows and shuffles for every model: the comparison is paired
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    metric: str = "pr_auc"  # the score whose drop is a feature's importance (one of METRIC_NAMES)
+    top: int = Field(8, gt=0)  # features the report's chart shows
+
+
+class _Behaviour(_Strict):
+    name: str | None = None  # the check's name in the gate (default: <kind>_<column>)
+    blocking: bool = True
+
+
+class InvarianceCheck(_Behaviour):
+    """Setting `column` to any of `values` (default: any value its contract allows) moves no prediction by
+    more than `tolerance` (e.g. a protected attribute, an id-like code, a region)."""
+
+    column: str
+    values: list[str | int | float | None] | None = None
+    tolerance: float = Field(0.01, ge=0)
+
+
+class DirectionCheck(_Behaviour):
+    """Raising the numeric `column` across its observed range never lowers (`increasing`) or never raises
+    (`decreasing`) a row's prediction by more than `tolerance`, on more than `max_share` of the rows."""
+
+    column: str
+    direction: Literal["increasing", "decreasing"]
+    tolerance: float = Field(0.0, ge=0)
+    max_share: float = Field(0.0, ge=0, lt=1)
+
+
+class GoldenCheck(_Behaviour):
+    """A CSV in the project (relative path) of feature rows with `expected` (a class) and/or `expected_min` /
+    `expected_max` (a range of the prediction), checked exactly; `case` or the id column names a row."""
+
+    file: Path
+
+    @field_validator("file")
+    @classmethod
+    def _inside_project(cls, value: Path) -> Path:
+        if value.is_absolute() or ".." in value.parts:
+            raise ValueError(f"expected a path inside the project, relative to params.yaml, got '{value}'")
+        return value
+
+
+class BehaviourConfig(_Strict):
+    """Behaviour the project declares of its model (none by default); each check blocks unless
+    `blocking: false`, and is judged the same way for the champions."""
+
+    rows: int = Field(1000, gt=0)  # test rows the invariance and direction checks perturb (seeded sample)
+    seed: int = Field(0, ge=0)
+    invariance: list[InvarianceCheck] = Field(default_factory=list)
+    direction: list[DirectionCheck] = Field(default_factory=list)
+    golden: list[GoldenCheck] = Field(default_factory=list)
+
+    def checks(self) -> list[tuple[str, InvarianceCheck | DirectionCheck | GoldenCheck]]:
+        """(name, check) of every declared check, in the order written."""
+        named = [(c.name or f"invariance_{c.column}", c) for c in self.invariance]
+        named += [(c.name or f"direction_{c.column}", c) for c in self.direction]
+        return named + [(c.name or f"golden_{c.file.stem}", c) for c in self.golden]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> BehaviourConfig:
+        names = [name for name, _ in self.checks()]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"check name(s) {twice} declared twice: give each a distinct `name`")
+        return self
+
+
 class ModelGateConfig(_Strict):
     thresholds: dict[str, float] = Field(default_factory=dict)
     baseline_margin: float = Field(0.1, ge=0, lt=1)  # normalised PR-AUC lift (PR-AUC - p) / (1 - p)
@@ -235,6 +311,8 @@ class ModelGateConfig(_Strict):
     regression_metrics: list[str] = Field(default_factory=lambda: ["pr_auc", "roc_auc"])  # what `monitor run` tracks
     sample_rows: int = Field(10_000, gt=0)  # rows of train and test the deepchecks model checks see
     checks: dict[str, CheckConfig] = Field(default_factory=dict, validate_default=True)
+    explain: ExplainConfig = ExplainConfig()
+    behaviour: BehaviourConfig = BehaviourConfig()
 
     @field_validator("checks", mode="before")
     @classmethod
@@ -305,11 +383,28 @@ class Params(_Strict):
                 raise ValueError(f"data.not_features: '{name}' is not a column of schema.columns")
         return self
 
+    @model_validator(mode="after")
+    def _behaviour_columns(self) -> Params:
+        """A behaviour check names a feature of the contract; a direction check a numeric one."""
+        columns = self.schema_.columns
+        behaviour = self.gates.model.behaviour
+        for kind in ("invariance", "direction"):
+            for i, check in enumerate(getattr(behaviour, kind)):
+                key = f"gates.model.behaviour.{kind}.{i}.column"
+                if check.column in self.data.non_features:
+                    raise ValueError(f"{key}: '{check.column}' is not a feature (target, id or data.not_features)")
+                if columns and check.column not in columns:
+                    raise ValueError(f"{key}: '{check.column}' is not a column of schema.columns")
+                if kind == "direction" and columns and columns[check.column].type == "string":
+                    raise ValueError(f"{key}: '{check.column}' is a string column: a direction needs a numeric one")
+        return self
+
     @field_validator("gates")
     @classmethod
     def _known_metrics(cls, gates: GatesConfig) -> GatesConfig:
         model = gates.model
         named = set(model.thresholds) | set(model.regression_metrics) | set(model.non_inferiority.metrics)
+        named.add(model.explain.metric)
         unknown = sorted(named - set(METRIC_NAMES))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; expected some of {list(METRIC_NAMES)}")
@@ -321,8 +416,9 @@ def _describe(error: ValidationError, source: Path) -> str:
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{key}'"
-    if first["type"] == "value_error":  # our validators' own messages name the key
-        return f"{source}: {key}: {first['msg'].removeprefix('Value error, ')}"
+    if first["type"] == "value_error":  # our validators' own messages name the key (the top level's say it whole)
+        where = f"{key}: " if first["loc"] else ""
+        return f"{source}: {where}{first['msg'].removeprefix('Value error, ')}"
     got = first.get("input")
     return f"{source}: {key}: {first['msg']} (got {got!r})"
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from mlgate.config import Params
 from mlgate.evidence.bootstrap import METRICS, metric_intervals, weighted_metrics
+from mlgate.explain import card as explain_card
 from mlgate.features import feature_spec
 from mlgate.fingerprint import model_sha256
 from mlgate.model_io import load_model, read_run
@@ -109,6 +110,7 @@ def collect(params: Params, reports_dir: Path = Path("reports"), image: str | No
         "segments": segments,
         "smallest_segment": smallest,
         "gates": _gates(reports_dir),
+        **explain_card.facts(reports_dir, model_sha256(model_dir)),  # the model gate's explanations, behaviour
         "lineage": {
             "git_sha": _git_sha(),
             "mlflow_run_id": read_run(model_dir).get("run_id"),
@@ -168,7 +170,7 @@ def render_markdown(card: dict) -> str:
         lines += ["", f"Smallest segment: `{small['column']}` = `{small['value']}` ({small['rows']} rows)."]
     else:
         lines.append("No segment columns listed (`card.segments` in params.yaml).")
-    lines += ["", "## Gates", ""]
+    lines += ["", *explain_card.markdown(card), "## Gates", ""]
     for gate, verdict in card["gates"].items():
         state = {True: "passed", False: "FAILED", None: "did not run"}[verdict["passed"]]
         failed = f" (failed: {', '.join(verdict['failed'])})" if verdict["failed"] else ""

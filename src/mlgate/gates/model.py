@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mlgate.config import LOWER_IS_BETTER, CheckConfig, Params
+from mlgate.explain.gate import add_to_gate
 from mlgate.fingerprint import model_sha256
 from mlgate.gates.baseline import Champion
 from mlgate.gates.chance import ks_level
@@ -171,6 +172,7 @@ def _run_model_gate(
         report.checks += found
         report.info[key] = info
 
+    add_to_gate(report, params, test, model, champions)  # behaviour checks; explanations (never blocking)
     results: list = []
     if "prediction_drift" in checks or display:
         config = checks.get("prediction_drift")

@@ -7,6 +7,7 @@ colours are set explicitly (a colour-blind-safe pair) and named in the caption u
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
@@ -50,3 +51,37 @@ def caption(base_label: str | None) -> str:
     if base_label is None:
         return f"{PR_NAME.capitalize()}: this PR (no curve at base)."
     return f"{BASE_NAME.capitalize()}: base {base_label}; {PR_NAME}: this PR."
+
+
+def _label(name: str) -> str:
+    """A column name as an axis label: letters, digits and ` _.-` only (a name could end the block or carry a
+    Mermaid directive), quoted, at most 24 characters."""
+    safe = re.sub(r"[^\w .-]", "_", name, flags=re.ASCII)[:24]
+    return f'"{safe}"'
+
+
+def importance_chart(features: list[str], ours: list[float], theirs: list[float] | None, metric: str) -> str:
+    """This PR's permutation importances as bars (orange) and the champion's as a line (blue) over the same
+    features; negative importances (noise around zero) are drawn as 0."""
+    top = max([*ours, *(theirs or []), 0.0])
+    high = max(0.05, float(np.ceil(top * 20) / 20))
+    lines = [
+        "```mermaid",
+        _init([PR_COLOUR, BASE_COLOUR] if theirs is not None else [PR_COLOUR]),
+        "xychart-beta",
+        '    title "Permutation importance"',
+        f"    x-axis [{', '.join(_label(f) for f in features)}]",
+        f'    y-axis "drop in {_label(metric)[1:-1]}" 0 --> {high}',
+        f"    bar [{', '.join(str(round(max(v, 0.0), 4)) for v in ours)}]",
+    ]
+    if theirs is not None:
+        lines.append(f"    line [{', '.join(str(round(max(v, 0.0), 4)) for v in theirs)}]")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def importance_caption(champion_label: str | None) -> str:
+    """Which series is which (`champion_label` already escaped by the caller)."""
+    if champion_label is None:
+        return f"{PR_NAME.capitalize()} bars: this PR (no champion explained)."
+    return f"{PR_NAME.capitalize()} bars: this PR; {BASE_NAME} line: {champion_label}."

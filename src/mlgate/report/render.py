@@ -199,6 +199,8 @@ def links(inputs: ReportInputs) -> str:
 
 
 def render(inputs: ReportInputs) -> str:
+    from mlgate.report.explain import section as explain_section  # it imports this module
+
     chart = pr_chart(inputs.pr_curve, inputs.base_pr_curve) if inputs.pr_curve else "No PR curve in this run."
     legend = caption(text(short_ref(inputs.base_label)) if inputs.base_pr_curve else None)
     head = "\n\n".join([MARKER, "## mlgate report", verdict(inputs)]) + "\n\n"
@@ -210,6 +212,7 @@ def render(inputs: ReportInputs) -> str:
             gate_section("Data gate", inputs.data_gate),
             gate_section("Model gate", inputs.model_gate),
             "### Precision-recall\n\n" + chart + ("\n\n" + legend if inputs.pr_curve else ""),
+            *filter(None, [explain_section(inputs.model_gate)]),  # report/explain.py; absent without explanations
         ]
     )
     where = f"[artifacts]({inputs.links['reports']})" if "run" in inputs.links else "`reports/`"

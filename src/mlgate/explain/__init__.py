@@ -1,0 +1,1 @@
+"""What a model relies on (permutation importance) and how it reads its outputs (the task seam)."""
