@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import shutil
 import subprocess
@@ -119,6 +120,32 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None):
     """Run the installed `mlgate` console script the way a user or CI step does."""
     full_env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", **(env or {})}
     return subprocess.run([f"{BIN}/mlgate", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+
+
+def invoke_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`mlgate ARGS` in this process (the entry point, its error handling included), for tests with no process
+    boundary under test: what run_cli returns (exit code, stdout, stderr) without paying a fresh interpreter's
+    imports per case. Env entries set to None are removed for the call."""
+    from mlgate.cli import main
+    from mlgate.config import params
+
+    params.cache_clear()  # loaded once per process: a fresh process starts without it
+    stdout, stderr, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.ExitStack() as stack:
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        patch.chdir(cwd)
+        patch.setattr(sys, "argv", ["mlgate", *args])
+        for key, value in (env or {}).items():
+            patch.delenv(key, raising=False) if value is None else patch.setenv(key, value)
+        stack.enter_context(contextlib.redirect_stdout(stdout))
+        stack.enter_context(contextlib.redirect_stderr(stderr))
+        try:
+            main()
+        except SystemExit as exc:  # as the interpreter exits: None is 0, a message goes to stderr with 1
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            if isinstance(exc.code, str):
+                print(exc.code, file=stderr)
+    return subprocess.CompletedProcess(["mlgate", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
