@@ -72,11 +72,25 @@ def sample() -> pd.DataFrame:
     return generate(SMALL_ROWS, seed=7)
 
 
+def _empty_mlflow_store(root: Path) -> None:
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(f"sqlite:///{root / 'mlflow.db'}", str(root / "mlruns")).engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store, its tables created once per session: creating them runs MLflow's migrations,
+    a second of CPU and several of disk syncs, in every test that tracks a run in a new store. Copy it."""
+    return once(tmp_path_factory, "mlflow-store", _empty_mlflow_store) / "mlflow.db"
+
+
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFrame) -> Path:
-    """A temp dir with the fixture params.yaml and the small sample in data/; the cwd for the test."""
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFrame, mlflow_store: Path) -> Path:
+    """A temp dir with the fixture params.yaml, the small sample in data/ and an empty MLflow store; the cwd."""
     shutil.copy(FIXTURE_PARAMS, tmp_path / "params.yaml")
     write_csv(sample, tmp_path / load_params(FIXTURE_PARAMS).data.path)
+    shutil.copy(mlflow_store, tmp_path / "mlflow.db")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     return tmp_path
