@@ -145,7 +145,9 @@ def invoke_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Com
 
     params.cache_clear()  # loaded once per process: a fresh process starts without it
     stdout, stderr, code = io.StringIO(), io.StringIO(), 0
+    environ = dict(os.environ)  # what the command sets in its environment ends with it, as with a process
     with contextlib.ExitStack() as stack:
+        stack.callback(lambda: (os.environ.clear(), os.environ.update(environ)))
         patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.chdir(cwd)
         patch.setattr(sys, "argv", ["mlgate", *args])
