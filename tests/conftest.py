@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import re
 import shutil
@@ -72,11 +73,25 @@ def sample() -> pd.DataFrame:
     return generate(SMALL_ROWS, seed=7)
 
 
+def _empty_mlflow_store(root: Path) -> None:
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(f"sqlite:///{root / 'mlflow.db'}", str(root / "mlruns")).engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store, its tables created once per session: creating them runs MLflow's migrations,
+    a second of CPU and several of disk syncs, in every test that tracks a run in a new store. Copy it."""
+    return once(tmp_path_factory, "mlflow-store", _empty_mlflow_store) / "mlflow.db"
+
+
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFrame) -> Path:
-    """A temp dir with the fixture params.yaml and the small sample in data/; the cwd for the test."""
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFrame, mlflow_store: Path) -> Path:
+    """A temp dir with the fixture params.yaml, the small sample in data/ and an empty MLflow store; the cwd."""
     shutil.copy(FIXTURE_PARAMS, tmp_path / "params.yaml")
     write_csv(sample, tmp_path / load_params(FIXTURE_PARAMS).data.path)
+    shutil.copy(mlflow_store, tmp_path / "mlflow.db")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     return tmp_path
@@ -120,6 +135,34 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None):
     """Run the installed `mlgate` console script the way a user or CI step does."""
     full_env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", **(env or {})}
     return subprocess.run([f"{BIN}/mlgate", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+
+
+def invoke_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`mlgate ARGS` in this process (the entry point, its error handling included), for tests with no process
+    boundary under test: what run_cli returns (exit code, stdout, stderr) without paying a fresh interpreter's
+    imports per case. Env entries set to None are removed for the call."""
+    from mlgate.cli import main
+    from mlgate.config import params
+
+    params.cache_clear()  # loaded once per process: a fresh process starts without it
+    stdout, stderr, code = io.StringIO(), io.StringIO(), 0
+    environ = dict(os.environ)  # what the command sets in its environment ends with it, as with a process
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: (os.environ.clear(), os.environ.update(environ)))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        patch.chdir(cwd)
+        patch.setattr(sys, "argv", ["mlgate", *args])
+        for key, value in (env or {}).items():
+            patch.delenv(key, raising=False) if value is None else patch.setenv(key, value)
+        stack.enter_context(contextlib.redirect_stdout(stdout))
+        stack.enter_context(contextlib.redirect_stderr(stderr))
+        try:
+            main()
+        except SystemExit as exc:  # as the interpreter exits: None is 0, a message goes to stderr with 1
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            if isinstance(exc.code, str):
+                print(exc.code, file=stderr)
+    return subprocess.CompletedProcess(["mlgate", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]

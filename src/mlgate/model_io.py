@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from mlgate.errors import MlgateError
+from mlgate.skops_types import import_skops
+
+sio = import_skops()  # skops' default allow-list without its scan of every scikit-learn module
 
 LIBRARIES = ("sklearn", "numpy", "scipy")
 # Never loadable, even when listed: they run code or touch the system with what the file says.

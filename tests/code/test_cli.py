@@ -1,15 +1,18 @@
-"""The CLI as users meet it: help everywhere, one-line errors with a non-zero exit."""
+"""The CLI as users meet it: help everywhere, one-line errors with a non-zero exit.
+
+In-process (invoke_cli: the entry point and its error handling, no new interpreter per case), but for one case
+that runs the installed console script: the one line is what a real process writes to its stderr."""
 
 import pytest
 
-from tests.conftest import edit_params, run_cli
+from tests.conftest import edit_params, invoke_cli, run_cli
 
 COMMANDS = [[], ["data"], ["data", "generate"], ["data", "pull"], ["prepare"], ["train"], ["evaluate"], ["summary"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "mlgate")
 def test_help_on_every_command(command, tmp_path):
-    result = run_cli(*command, "--help", cwd=tmp_path)
+    result = invoke_cli(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
 
@@ -23,8 +26,10 @@ def _one_line_error(result, *fragments):
 
 
 def test_missing_data_file(workdir):
+    """The console script in a process of its own: one line on its stderr, exit 2, no traceback."""
     (workdir / "data" / "transactions.csv").unlink()
     _one_line_error(run_cli("prepare", cwd=workdir), "data/transactions.csv", "not found")
+    _one_line_error(invoke_cli("prepare", cwd=workdir), "data/transactions.csv", "not found")
 
 
 @pytest.mark.parametrize(
@@ -38,7 +43,7 @@ def test_missing_data_file(workdir):
 )
 def test_corrupt_data_file(workdir, content, expected):
     (workdir / "data" / "transactions.csv").write_bytes(content)
-    _one_line_error(run_cli("prepare", cwd=workdir), "data/transactions.csv", expected)
+    _one_line_error(invoke_cli("prepare", cwd=workdir), "data/transactions.csv", expected)
 
 
 @pytest.mark.parametrize(
@@ -47,11 +52,11 @@ def test_corrupt_data_file(workdir, content, expected):
 )
 def test_bad_params(workdir, key, value, expected):
     edit_params(workdir / "params.yaml", key, value)
-    _one_line_error(run_cli("prepare", cwd=workdir), "params.yaml", expected)
+    _one_line_error(invoke_cli("prepare", cwd=workdir), "params.yaml", expected)
 
 
 def test_generate_options(workdir):
-    result = run_cli("data", "generate", "--rows", "500", "--seed", "3", "--out", "x.csv", cwd=workdir)
+    result = invoke_cli("data", "generate", "--rows", "500", "--seed", "3", "--out", "x.csv", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert len((workdir / "x.csv").read_text().splitlines()) == 501
-    _one_line_error(run_cli("data", "generate", "--rows", "-1", cwd=workdir), "--rows")
+    _one_line_error(invoke_cli("data", "generate", "--rows", "-1", cwd=workdir), "--rows")

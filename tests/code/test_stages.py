@@ -1,4 +1,4 @@
-"""prepare -> train -> evaluate on a small sample, each stage checked on its outputs."""
+"""prepare -> train -> evaluate, each stage checked on its outputs (the training: the session's, trained_dir)."""
 
 import json
 import shutil
@@ -62,9 +62,15 @@ def test_string_labels_are_encoded_with_the_positive_one_as_1(params, sample):
     assert (encoded.iloc[5:] == sample["is_fraud"].iloc[5:]).all()
 
 
-def test_train_and_evaluate(params):
-    prepare.run(params)
-    train.run(params)
+def test_train_and_evaluate(trained_dir, tmp_path, monkeypatch):
+    """The session's training (prepare and train on the fixture project, trained_dir) checked on its outputs;
+    evaluate run again on a copy gives the metrics the session's run wrote."""
+    for name in ("params.yaml", "data", "outputs", "mlflow.db"):
+        source = trained_dir / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    params = load_params(tmp_path / "params.yaml")
     model_dir = params.train.model_dir
     assert (model_dir / "MLmodel").is_file() and read_run(model_dir)["run_id"]
     schema = FeatureSchema.load(model_dir)
@@ -77,7 +83,7 @@ def test_train_and_evaluate(params):
 
     metrics = evaluate.run(params)
     on_disk = json.loads(params.evaluate.metrics_file.read_text())
-    assert on_disk == metrics
+    assert on_disk == metrics == json.loads((trained_dir / params.evaluate.metrics_file).read_text())
     assert 0.0 < metrics["pr_auc"] < 0.95 and metrics["roc_auc"] > 0.8
     assert metrics["pr_auc"] > 3 * metrics["prevalence"]  # a real signal, far above chance
     for name in ("roc.json", "pr.json", "confusion.csv"):

@@ -10,7 +10,7 @@ import pytest
 
 from mlgate.data.generate import generate
 from mlgate.gates.data import run_data_gate
-from tests.conftest import edit_params, run_cli
+from tests.conftest import edit_params, invoke_cli
 
 
 def _missing_column(df):
@@ -169,7 +169,7 @@ def test_params_override_merges_over_the_code_defaults(workdir):
 
 def test_cli_fails_with_table_json_and_html(workdir, sample):
     _single_class(sample).to_csv(workdir / "data/transactions.csv", index=False)
-    result = run_cli("gate", "data", cwd=workdir)
+    result = invoke_cli("gate", "data", cwd=workdir)
     assert result.returncode == 1
     assert "data gate failed: class_balance" in result.stderr
     table = result.stdout.splitlines()
@@ -184,7 +184,7 @@ def test_cli_fails_with_table_json_and_html(workdir, sample):
 
 def test_empty_file_fails_readable(workdir):
     (workdir / "data/transactions.csv").write_text("")
-    result = run_cli("gate", "data", cwd=workdir)
+    result = invoke_cli("gate", "data", cwd=workdir)
     assert result.returncode == 1 and "readable" in result.stderr
     assert "file is empty" in result.stdout
 

@@ -15,7 +15,7 @@ from mlgate.data.generate import write_csv
 from mlgate.errors import MlgateError
 from mlgate.fingerprint import model_sha256
 from mlgate.pipeline import prepare, train
-from tests.conftest import FIXTURE_PARAMS, edit_params, run_cli
+from tests.conftest import FIXTURE_PARAMS, edit_params, invoke_cli, run_cli
 from tests.deploy.conftest import bind_verdicts, track_data
 
 
@@ -88,7 +88,7 @@ def test_verdicts_naming_other_data_or_no_model_are_refused(trained, workdir, ov
 def test_a_failed_gate_is_refused_and_the_cli_writes_no_version(trained, workdir, tmp_path):
     bind_verdicts(workdir / "reports", trained.train.model_dir, passed=False)
     output = tmp_path / "github_output"
-    result = run_cli("register", cwd=workdir, env={"GITHUB_OUTPUT": str(output)})
+    result = invoke_cli("register", cwd=workdir, env={"GITHUB_OUTPUT": str(output)})
     assert result.returncode == 2
     assert result.stderr.strip() == "error: refusing to register: the data and model gate failed"
     assert not output.exists() or "model-version" not in output.read_text()
@@ -96,7 +96,7 @@ def test_a_failed_gate_is_refused_and_the_cli_writes_no_version(trained, workdir
 
 def test_cli_writes_the_version_output(trained, workdir, tmp_path):
     output = tmp_path / "github_output"
-    result = run_cli("register", cwd=workdir, env={"GITHUB_OUTPUT": str(output)})
+    result = invoke_cli("register", cwd=workdir, env={"GITHUB_OUTPUT": str(output)})
     assert result.returncode == 0, result.stderr
     assert output.read_text() == f"model-version={result.stdout.strip()}\n"
 

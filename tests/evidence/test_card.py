@@ -11,7 +11,7 @@ import pytest
 from mlgate.config import load_params
 from mlgate.evidence.card import collect, render_markdown
 from mlgate.fingerprint import model_sha256
-from tests.conftest import edit_params, run_cli
+from tests.conftest import edit_params, invoke_cli
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_card_facts_are_real(project):
 
 
 def test_cli_writes_the_card_beside_the_model(project):
-    result = run_cli("card", "--image", "r@sha256:" + "b" * 64, cwd=project)
+    result = invoke_cli("card", "--image", "r@sha256:" + "b" * 64, cwd=project)
     assert result.returncode == 0, result.stderr
     card = json.loads((project / "outputs/model/card.json").read_text())
     assert card["lineage"]["image"] == "r@sha256:" + "b" * 64

@@ -16,7 +16,7 @@ from mlgate.gates.baseline import Champion, base_at, production_model
 from mlgate.gates.model import run_model_gate
 from mlgate.pipeline import evaluate
 from mlgate.pipeline.model import build_pipeline
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 
 def _failed(report) -> set[str]:
@@ -82,13 +82,13 @@ def test_regression_against_production_model(params, trained):
 
 
 def test_cli_compares_with_a_base_model_directory(workdir, params, trained):
-    result = run_cli("gate", "model", "--base-model", "outputs/model", "--no-production", cwd=workdir)
+    result = invoke_cli("gate", "model", "--base-model", "outputs/model", "--no-production", cwd=workdir)
     assert result.returncode == 0, result.stdout + result.stderr
     gate = json.loads((workdir / "reports/model_gate.json").read_text())
     check = next(c for c in gate["checks"] if c["name"] == "regression_vs_base_pr_auc")
     assert check["passed"] and "no detectable change" in check["message"]
     assert gate["info"]["base"]["label"] == "base model outputs/model"
-    missing = run_cli("gate", "model", "--base-model", "nope", cwd=workdir)
+    missing = invoke_cli("gate", "model", "--base-model", "nope", cwd=workdir)
     assert missing.returncode == 2 and "nope: no saved model there" in missing.stderr
 
 

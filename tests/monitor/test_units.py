@@ -17,7 +17,7 @@ from mlgate.monitor import feedback, storage
 from mlgate.monitor.log import REQUEST_ID, TIME, PredictionLog
 from mlgate.monitor.performance import expected_metrics
 from mlgate.monitor.run import parse_window, run_monitor
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 
 def _params(tmp_path: Path, **data) -> Params:
@@ -129,16 +129,16 @@ def test_cli_errors_are_one_line(tmp_path: Path):
     from tests.conftest import FIXTURE_PARAMS
 
     (tmp_path / "params.yaml").write_text(FIXTURE_PARAMS.read_text())
-    done = run_cli("monitor", "run", "--window", "soon", cwd=tmp_path)
+    done = invoke_cli("monitor", "run", "--window", "soon", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         "error: --window must be a positive number of m, h or d (e.g. 30m, 24h, 7d), got 'soon'"
     ]
-    done = run_cli("monitor", "feedback", "missing.csv", cwd=tmp_path)
+    done = invoke_cli("monitor", "feedback", "missing.csv", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.strip() == "error: missing.csv: feedback file not found"
-    assert run_cli("monitor", "verdict", cwd=tmp_path).stdout.strip() == "finding=missing"
+    assert invoke_cli("monitor", "verdict", cwd=tmp_path).stdout.strip() == "finding=missing"
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports/monitor.json").write_text(json.dumps({"passed": False, "checks": []}))
-    assert run_cli("monitor", "verdict", cwd=tmp_path).stdout.strip() == "finding=true"
+    assert invoke_cli("monitor", "verdict", cwd=tmp_path).stdout.strip() == "finding=true"
 
 
 def test_log_time_survives_jsonl(tmp_path: Path):
