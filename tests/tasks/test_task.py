@@ -83,7 +83,7 @@ def _params(tmp_path, **data) -> object:
 
 def test_params_hold_a_project_to_its_task(tmp_path):
     assert load_params(_params(tmp_path)).data.task == "binary"  # no `task:` key: the projects of before
-    with pytest.raises(MlgateError, match="data.positive is for task binary only"):
+    with pytest.raises(MlgateError, match=r"data\.positive is for task binary only"):
         load_params(_params(tmp_path, task="regression"))
     with pytest.raises(MlgateError, match=r"data.task: Input should be 'binary', 'multiclass' or 'regression'"):
         load_params(_params(tmp_path, task="ranking", positive=None))

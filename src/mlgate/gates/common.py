@@ -21,6 +21,20 @@ def labeled(frame: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
     return frame.loc[keep].assign(**{data.target: task.stored(target[keep])})
 
 
+def duplicate_share(rows: pd.DataFrame, data: DataConfig) -> float:
+    """Share of labeled rows repeating an earlier one in features and label (deepchecks' DataDuplicates measure)."""
+    return float(rows[data.example_of(rows.columns)].duplicated().mean()) if len(rows) else 0.0
+
+
+def conflicting_share(rows: pd.DataFrame, data: DataConfig) -> float:
+    """Share of labeled rows whose exact features also occur with another label (a pandas group-by: deepchecks'
+    ConflictingLabels hashes rows in Python and took ~2 s on 50k rows)."""
+    if not len(rows):
+        return 0.0
+    labels = rows.groupby(data.features_of(rows.columns), dropna=False, sort=False)[data.target].transform("nunique")
+    return float((labels > 1).mean())
+
+
 def sample(frame: pd.DataFrame, rows: int, target: str, seed: int, task: Task = TASKS["binary"]) -> pd.DataFrame:
     """A seeded sample stratified on the task's strata (classes, a numeric target's deciles) so a rare class keeps
     its share; small frames pass through."""

@@ -10,7 +10,7 @@ from mlgate.data.io import read_raw
 from mlgate.errors import MlgateError
 from mlgate.gates import checks
 from mlgate.gates.chance import Chance, between
-from mlgate.gates.common import dataset, guarded, labeled, sample
+from mlgate.gates.common import conflicting_share, dataset, guarded, labeled, sample
 from mlgate.gates.html import write_outputs  # noqa: F401  (re-exported: callers import it from here)
 from mlgate.gates.reference import Reference, file_sha256, load_reference
 from mlgate.gates.result import CheckResult, GateReport
@@ -80,12 +80,9 @@ def _percent_of_nulls(raw: pd.DataFrame, reference: pd.DataFrame | None, config:
 
 
 def _conflicting_labels(data: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
-    """Share of labeled rows whose exact features also occur with the other label (a pandas group-by:
-    deepchecks' ConflictingLabels hashes rows in Python and took ~2 s on 50k rows)."""
+    """Share of labeled rows whose exact features also occur with another label."""
     limit = config.condition("max_ratio")
-    features = params.data.features_of(data.columns)
-    labels = data.groupby(features, dropna=False, sort=False)[params.data.target].transform("nunique")
-    ratio = float((labels > 1).mean()) if len(data) else 0.0
+    ratio = conflicting_share(data, params.data)
     return CheckResult(
         "conflicting_labels",
         ratio <= limit,
