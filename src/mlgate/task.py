@@ -154,6 +154,16 @@ class Task:
         """(score, decision) the prediction log keeps for one row."""
         raise NotImplementedError
 
+    # Monitoring --------------------------------------------------------------------------------------------------
+    estimates_without_labels: ClassVar[bool] = False  # a method (CBPE) estimates performance from predictions alone
+    measured_from_feedback: ClassVar[bool] = False  # the prediction log and feedback hold what the metrics need
+
+    def log_score(self, model: Any, frame: pd.DataFrame) -> np.ndarray:
+        """The one number per row the prediction log keeps (its score column): what score drift compares."""
+        import numpy as np
+
+        return np.asarray([self.smoke_value(v) for v in self.predict(model, frame)], dtype=float)
+
 
 def _clip(p: np.ndarray) -> np.ndarray:
     import numpy as np
@@ -179,6 +189,11 @@ class Binary(Task):
     )
     threshold_applies = True
     deepchecks_classes = (0, 1)
+    estimates_without_labels = True
+    measured_from_feedback = True
+
+    def log_score(self, model, frame):
+        return self.predict(model, frame)
 
     bootstrapped = metrics
 

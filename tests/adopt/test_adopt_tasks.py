@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -126,7 +127,7 @@ def test_serve_answers_a_real_row_as_the_task_says(adopted: Adopted):
         probabilities = model.predict_proba(pd.DataFrame(records))
         assert [p["label"] for p in predictions] == list(model.classes_[probabilities.argmax(axis=1)])
         assert [list(p["probabilities"]) for p in predictions] == [list(model.classes_)] * 3
-        assert mlflow.json()["predictions"] == pytest.approx(probabilities.tolist(), abs=1e-9)  # MLflow: predict_proba
+        assert np.allclose(mlflow.json()["predictions"], probabilities, rtol=0, atol=1e-9)  # MLflow: predict_proba
         assert "ClassPrediction" in schema
     else:
         values = model.predict(pd.DataFrame(records))
@@ -159,8 +160,16 @@ def test_the_projects_own_tests_pass_on_it(adopted: Adopted):
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-500:]
 
 
+FOREST = {"n_estimators": 500, "min_samples_leaf": 5}
+
+
 def test_two_seeds_of_one_model_are_no_detectable_change_with_identical_intervals(adopted: Adopted, monkeypatch):
-    """Random forests of two seeds on the adopted split, compared by the gate's own code, twice."""
+    """Random forests of two seeds on the adopted split, compared by the gate's own code, twice.
+
+    Stable forests (500 trees, 5 rows a leaf). Less stable ones differ by seed by more than the margins on test sets
+    this small, and the gate says so: fully grown trees scored R² 0.30 to 0.35 on diabetes over six seeds ("worse");
+    200 trees of 10-row leaves missed one more of 14 Chinstraps with one seed (balanced accuracy -0.024 on 69
+    rows: "inconclusive: n too small", which does not block)."""
     from mlgate.config import load_params
     from mlgate.features import feature_spec
     from mlgate.gates.baseline import Champion
@@ -173,12 +182,10 @@ def test_two_seeds_of_one_model_are_no_detectable_change_with_identical_interval
     train = pd.read_parquet(params.prepare.output_dir / "train.parquet")
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     spec = feature_spec(train, params.data)
-    forests = [
-        build_pipeline(
-            params.train.model_copy(update={"estimator": "random_forest", "seed": seed, "hyperparams": {}}), spec, task
-        ).fit(train[spec.columns], train[params.data.target])
-        for seed in (1, 2)
+    configs = [
+        params.train.model_copy(update={"estimator": "random_forest", "seed": s, "hyperparams": FOREST}) for s in (1, 2)
     ]
+    forests = [build_pipeline(c, spec, task).fit(train[spec.columns], train[params.data.target]) for c in configs]
     y, X = task.truth(test[params.data.target], forests[0]), test[spec.columns]
     runs = [
         compare("vs_seed_1", Champion("seed 1", model=forests[0]), y, task.predict(forests[1], X), X, "", params)
