@@ -445,3 +445,23 @@ def test_the_data_gates_data_dependent_limits_are_the_adopted_datas_own_with_a_m
         assert checks[name].passed and measured < limit <= measured * 1.25 + 0.011, (name, measured, limit)
         assert f"{name}: {measured:.2%} in this data, so gates.data.checks.{name}.max_ratio {limit}" in result.stdout
     assert "percent_of_nulls" not in result.stdout  # no nulls: the default ceiling stays
+
+
+@pytest.mark.parametrize(
+    ("values", "given", "task"),
+    [
+        (["no", "yes"] * 30, None, "binary"),
+        ([0, 1] * 30, None, "binary"),
+        (["a", "b", "c"] * 20, None, "multiclass"),
+        ([1, 2, 3, 4, 5, 6] * 10, None, "multiclass"),  # integer codes
+        ([1.0, 2.0, 3.0] * 20, None, "multiclass"),  # codes read as floats
+        (list(range(60)), None, "regression"),  # many integers: a count
+        ([i / 7 for i in range(60)], None, "regression"),
+        ([1, 2, 3, 4, 5, 6] * 10, "regression", "regression"),  # a rating: the user says it is a number
+    ],
+)
+def test_the_task_is_inferred_from_the_target_or_given(values, given, task):
+    from mlgate.adopt.infer import infer_task
+
+    found, why = infer_task(pd.DataFrame({"y": values}), "y", given, Path("d.csv"))
+    assert found == task and why

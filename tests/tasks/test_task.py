@@ -96,3 +96,26 @@ def test_every_task_names_the_metrics_it_computes():
         assert set(task.bootstrapped) <= set(task.metrics) and task.headline in task.metrics
         assert dict(task.compared).keys() <= set(task.bootstrapped) and set(task.monitored) <= set(task.metrics)
         assert task.lower_is_better <= set(task.metrics)
+
+
+def test_monitor_says_which_performance_checks_a_task_has_no_method_for(tmp_path):
+    """CBPE estimates a binary classifier's metrics from its scores; nothing here estimates a regressor's or a
+    multiclass model's without labels, and the log keeps one number per row: said, never a number made up."""
+    from mlgate.config import Params
+    from mlgate.monitor.log import PredictionLog
+    from mlgate.monitor.run import run_monitor
+
+    params = Params.model_validate(
+        {
+            "data": {"path": "data/d.csv", "target": "y", "task": "regression"},
+            "gates": {"model": {"thresholds": {}}},
+            "monitor": {"log_uri": str(tmp_path / "log")},
+        }
+    )
+    log = PredictionLog(params.monitor)
+    log.record([{"x": 1.0}] * 600, [12.5] * 600, [None] * 600, "v1", "r")
+    log.flush()
+    report, _ = run_monitor(params, window="1h", model_dir=tmp_path / "no-model")
+    performance = {c.name: c for c in report.checks}["performance"]
+    assert performance.passed and not performance.blocking
+    assert performance.message.startswith("not available for task regression: "), performance.message
