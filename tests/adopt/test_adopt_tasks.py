@@ -104,6 +104,8 @@ def test_pipeline_passes_both_gates_with_the_tasks_metrics(adopted: Adopted):
     assert set(TASKS[adopted.table.task].metrics) <= set(metrics) and "pr_auc" not in metrics
     names = {c["name"] for c in verdicts["model"]["checks"]}
     assert f"min_{adopted.table.headline}" in names and "beats_baseline" in names and "prediction_drift" in names
+    summary = run_cli("summary", cwd=adopted.project)  # `make run`'s last step
+    assert summary.returncode == 0 and f"  {adopted.table.headline} " in summary.stdout, summary.stderr
     print(f"  {adopted.table.name}: " + ", ".join(f"{k} {v}" for k, v in metrics.items() if not isinstance(v, dict)))
 
 
