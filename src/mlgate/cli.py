@@ -60,9 +60,17 @@ def data_pull(params_file: ParamsOpt = "params.yaml") -> None:
 @app.command()
 def init(
     data_file: Annotated[Path, typer.Argument(help="Your dataset: a CSV or Parquet file.")],
-    target: Annotated[str, typer.Option(help="The binary label column.")],
+    target: Annotated[str, typer.Option(help="The label column.")],
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="binary, multiclass or regression (default: inferred from the target: two labels binary, a few "
+            "text labels or integer codes multiclass, numbers with many values regression)."
+        ),
+    ] = None,
     positive: Annotated[
-        str | None, typer.Option(help="The positive label (default: 1/True/yes when present, else the rarer label).")
+        str | None,
+        typer.Option(help="Binary only: the positive label (default: 1/True/yes when present, else the rarer label)."),
     ] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="A unique row key column (never a feature).")] = None,
     name: Annotated[str | None, typer.Option(help="Project name for MLflow (default: the folder name).")] = None,
@@ -70,8 +78,11 @@ def init(
 ) -> None:
     """Adopt your dataset: data/ + data.dvc, the schema contract and settings inferred into params.yaml."""
     from mlgate.adopt.project import adopt, next_steps
+    from mlgate.task import TASK_NAMES
 
-    typer.echo(next_steps(adopt(data_file, target, positive, id_column, name, force)))
+    if task is not None and task not in TASK_NAMES:
+        raise MlgateError(f"--task {task!r}: expected one of {', '.join(TASK_NAMES)}")
+    typer.echo(next_steps(adopt(data_file, target, positive, id_column, name, force, task=task)))
 
 
 @app.command()

@@ -16,17 +16,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlgate.errors import MlgateError
+from mlgate.task import ALL_METRICS, LOWER_IS_BETTER, TASKS, Task
 
 PARAMS_FILE = Path("params.yaml")
 
-BUILTIN_ESTIMATORS = ("hist_gradient_boosting", "random_forest", "logistic_regression")
+BUILTIN_ESTIMATORS = tuple(dict.fromkeys(name for task in TASKS.values() for name in task.estimators))
 FACTORY_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # module:function, e.g. project.model:build
 
 
-# The metrics evaluate writes and the gates and report may name (here, not beside their sklearn code in
-# pipeline/metrics.py: every params.yaml load checks names against them, and sklearn.metrics costs 0.7 s).
-METRIC_NAMES = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
-LOWER_IS_BETTER = frozenset({"brier"})
+# The metrics evaluate writes and the gates and report may name, of every task (mlgate/task.py: every params.yaml
+# load checks names against the project's task, and sklearn.metrics costs 0.7 s to import).
+METRIC_NAMES = ALL_METRICS
+__all__ = ["LOWER_IS_BETTER", "METRIC_NAMES"]
 
 
 class _Strict(BaseModel):
@@ -35,11 +36,12 @@ class _Strict(BaseModel):
 
 
 class DataConfig(_Strict):
-    """The project's dataset: the one file in data/, its binary target and the label that counts as positive."""
+    """The project's dataset: the one file in data/, its target, the task and (binary) the positive label."""
 
     path: Path
     target: str
-    positive: str | int | float | bool = 1  # the target value that is the positive class; the other one is 0
+    task: Literal["binary", "multiclass", "regression"] = "binary"  # what the model predicts (mlgate/task.py)
+    positive: str | int | float | bool = 1  # binary only: the target value that is the positive class
     id_column: str | None = None  # a row key: never a feature, echoed by the server
     # Columns kept in the data and its contract but never features: dates, free text, other labels, notes.
     not_features: list[str] = Field(default_factory=list)
@@ -61,6 +63,17 @@ class DataConfig(_Strict):
     def read_dtypes(self) -> dict[str, type] | None:
         """Ids stay text (leading zeros, mixed formats)."""
         return {self.id_column: str} if self.id_column else None
+
+    @property
+    def kind(self) -> Task:
+        """The task object every stage and gate asks (mlgate/task.py)."""
+        return TASKS[self.task]
+
+    @model_validator(mode="after")
+    def _positive_is_binary(self) -> DataConfig:
+        if "positive" in self.model_fields_set and self.task != "binary":
+            raise ValueError(f"data.positive is for task binary only (this task is {self.task}): remove it")
+        return self
 
 
 class SampleConfig(_Strict):
@@ -162,8 +175,9 @@ DATA_CHECK_DEFAULTS: dict[str, dict[str, float]] = {
     "reference_feature_drift": {"max_score": 0.2},  # vs the reference data (data.dvc at the reference rev)
     "reference_label_drift": {"max_score": 0.1},
 }
-MODEL_CHECK_DEFAULTS: dict[str, dict[str, float]] = {
+MODEL_CHECK_DEFAULTS: dict[str, dict[str, float]] = {  # each task runs those of Task.model_checks
     "calibration": {"min_brier_skill": 0.0},  # 1 - Brier / Brier of the constant prevalence guess
+    "residual_bias": {"max_ratio": 0.1},  # regression: |mean residual| / std of the target, beyond the rows' noise
     "prediction_drift": {"max_score": 0.15},  # train vs test predictions
 }
 
@@ -218,13 +232,17 @@ class NonInferiorityConfig(_Strict):
     its upper bound below -margin fails, anything else is "inconclusive: n too small" (blocking only when
     `inconclusive_blocks`). A fixed allowed drop cannot do this: two seeds of one model differ by more."""
 
-    metrics: dict[str, Margin] = Field(
-        default_factory=lambda: {"pr_auc": Margin(margin=0.02), "roc_auc": Margin(margin=0.01)}
-    )
+    metrics: dict[str, Margin] | None = None  # None: the task's defaults (binary: pr_auc 0.02, roc_auc 0.01)
     confidence: float = Field(0.95, gt=0.5, lt=1)
     resamples: int = Field(1000, ge=100)
     seed: int = Field(0, ge=0)  # same rows, same seed: the same intervals, byte for byte
     inconclusive_blocks: bool = False
+
+    def margins(self, task: Task) -> dict[str, float]:
+        """The compared metrics and their margins: params.yaml's, else the task's defaults."""
+        if self.metrics is None:
+            return dict(task.compared)
+        return {name: m.margin for name, m in self.metrics.items()}
 
 
 class ExplainConfig(_Strict):
@@ -236,7 +254,7 @@ class ExplainConfig(_Strict):
     repeats: int = Field(5, ge=2, le=100)  # shuffles per feature: their spread is the interval
     seed: int = Field(0, ge=0)  # same rows and shuffles for every model: the comparison is paired
     confidence: float = Field(0.95, gt=0.5, lt=1)
-    metric: str = "pr_auc"  # the score whose drop is a feature's importance (one of METRIC_NAMES)
+    metric: str | None = None  # the score whose drop is a feature's importance; None: the task's headline metric
     top: int = Field(8, gt=0)  # features the report's chart shows
 
 
@@ -305,10 +323,10 @@ class BehaviourConfig(_Strict):
 
 class ModelGateConfig(_Strict):
     thresholds: dict[str, float] = Field(default_factory=dict)
-    baseline_margin: float = Field(0.1, ge=0, lt=1)  # normalised PR-AUC lift (PR-AUC - p) / (1 - p)
-    max_overfit_gap: float = Field(0.15, ge=0)
+    baseline_margin: float = Field(0.1, ge=0, lt=1)  # the task's normalised lift over its trivial baseline
+    max_overfit_gap: float = Field(0.15, ge=0)  # train - test of the task's headline metric
     non_inferiority: NonInferiorityConfig = NonInferiorityConfig()
-    regression_metrics: list[str] = Field(default_factory=lambda: ["pr_auc", "roc_auc"])  # what `monitor run` tracks
+    regression_metrics: list[str] | None = None  # what `monitor run` tracks; None: the task's (binary: pr_auc, roc_auc)
     sample_rows: int = Field(10_000, gt=0)  # rows of train and test the deepchecks model checks see
     checks: dict[str, CheckConfig] = Field(default_factory=dict, validate_default=True)
     explain: ExplainConfig = ExplainConfig()
@@ -318,6 +336,10 @@ class ModelGateConfig(_Strict):
     @classmethod
     def _merge(cls, value: Any) -> dict[str, CheckConfig]:
         return merge_checks(value, MODEL_CHECK_DEFAULTS)
+
+    def tracked(self, task: Task) -> list[str]:
+        """The metrics `monitor run` recomputes from feedback."""
+        return list(task.monitored) if self.regression_metrics is None else list(self.regression_metrics)
 
 
 class GatesConfig(_Strict):
@@ -399,16 +421,23 @@ class Params(_Strict):
                     raise ValueError(f"{key}: '{check.column}' is a string column: a direction needs a numeric one")
         return self
 
-    @field_validator("gates")
-    @classmethod
-    def _known_metrics(cls, gates: GatesConfig) -> GatesConfig:
-        model = gates.model
-        named = set(model.thresholds) | set(model.regression_metrics) | set(model.non_inferiority.metrics)
-        named.add(model.explain.metric)
-        unknown = sorted(named - set(METRIC_NAMES))
+    @model_validator(mode="after")
+    def _fits_the_task(self) -> Params:
+        """Metric names and the built-in estimator are the task's (a regression has no pr_auc)."""
+        task, model = self.data.kind, self.gates.model
+        named = set(model.thresholds) | set(model.regression_metrics or ()) | set(model.non_inferiority.metrics or ())
+        named |= {model.explain.metric} if model.explain.metric else set()
+        unknown = sorted(named - set(task.metrics))
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; expected some of {list(METRIC_NAMES)}")
-        return gates
+            raise ValueError(
+                f"gates.model: unknown metric(s) {unknown} for task {task.name}; expected some of {list(task.metrics)}"
+            )
+        if not self.train.is_factory and self.train.estimator not in task.estimators:
+            raise ValueError(
+                f"train.estimator: '{self.train.estimator}' is not for task {task.name}; "
+                f"expected one of {list(task.estimators)} or module:function"
+            )
+        return self
 
 
 def _describe(error: ValidationError, source: Path) -> str:
@@ -416,9 +445,11 @@ def _describe(error: ValidationError, source: Path) -> str:
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{key}'"
-    if first["type"] == "value_error":  # our validators' own messages name the key (the top level's say it whole)
-        where = f"{key}: " if first["loc"] else ""
-        return f"{source}: {where}{first['msg'].removeprefix('Value error, ')}"
+    if first["type"] == "value_error":  # our validators' own messages name the key
+        message = first["msg"].removeprefix("Value error, ")
+        if key == "(top level)" or message.startswith(f"{key}:") or message.startswith(f"{key}."):
+            return f"{source}: {message}"
+        return f"{source}: {key}: {message}"
     got = first.get("input")
     return f"{source}: {key}: {first['msg']} (got {got!r})"
 

@@ -74,12 +74,13 @@ def test_missing_and_malformed_file(tmp_path: Path):
 
 
 def test_non_inferiority_defaults_live_in_code_and_params_override_them(workdir: Path):
-    defaults = load_params(workdir / "params.yaml").gates.model.non_inferiority
-    assert {name: m.margin for name, m in defaults.metrics.items()} == {"pr_auc": 0.02, "roc_auc": 0.01}
+    params = load_params(workdir / "params.yaml")
+    defaults = params.gates.model.non_inferiority
+    assert defaults.margins(params.data.kind) == {"pr_auc": 0.02, "roc_auc": 0.01}
     assert (defaults.confidence, defaults.resamples, defaults.inconclusive_blocks) == (0.95, 1000, False)
     edit_params(workdir / "params.yaml", "gates.model.non_inferiority", {"metrics": {"recall": {"margin": 0.05}}})
     override = load_params(workdir / "params.yaml").gates.model.non_inferiority
-    assert list(override.metrics) == ["recall"] and override.confidence == 0.95
+    assert override.margins(params.data.kind) == {"recall": 0.05} and override.confidence == 0.95
 
 
 def test_reading_params_and_the_report_imports_no_ml_library():
@@ -97,5 +98,9 @@ def test_reading_params_and_the_report_imports_no_ml_library():
 def test_the_metric_names_are_what_evaluate_computes():
     from mlgate.config import METRIC_NAMES
     from mlgate.pipeline.metrics import score_metrics
+    from mlgate.task import TASKS
 
-    assert tuple(score_metrics(np.array([0, 1, 1, 0]), np.array([0.1, 0.8, 0.4, 0.3]), 0.5)) == METRIC_NAMES
+    binary = TASKS["binary"]
+    assert tuple(score_metrics(np.array([0, 1, 1, 0]), np.array([0.1, 0.8, 0.4, 0.3]), 0.5)) == binary.metrics
+    assert METRIC_NAMES[: len(binary.metrics)] == binary.metrics  # the report lists a binary project's as before
+    assert set(METRIC_NAMES) == {m for task in TASKS.values() for m in task.metrics}

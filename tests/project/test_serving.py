@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,12 +18,17 @@ def client(model_dir):
         yield c
 
 
-def test_real_records_are_served(client, model_dir, train_split):
+def test_real_records_are_served(client, project, model_dir, train_split):
     """Rows of the user's data as a client sends them (JSON: missing values as null)."""
     names = FeatureSchema.load(model_dir).names
     rows = train_split[names].head(5)
     response = client.post("/predict", json={"records": json.loads(rows.to_json(orient="records"))})
     assert response.status_code == 200, response.text
-    scores = [p["score"] for p in response.json()["predictions"]]
-    assert len(scores) == len(rows) and all(0.0 <= s <= 1.0 for s in scores)
-    assert np.allclose(scores, load_model(model_dir).predict_proba(rows)[:, 1], rtol=0, atol=1e-9)
+    answers = response.json()["predictions"]
+    task, model = project.data.kind, load_model(model_dir)
+    expected = [task.answer(v, task.classes(model), project.evaluate.threshold) for v in task.predict(model, rows)]
+    assert len(answers) == len(rows) and [set(a) for a in answers] == [set(e) for e in expected]
+    for answer, wanted in zip(answers, expected, strict=True):  # a score, a class and its probabilities, a value
+        for key, value in wanted.items():
+            close = isinstance(value, float | dict)
+            assert answer[key] == (pytest.approx(value, rel=0, abs=1e-9) if close else value), key

@@ -1,5 +1,6 @@
-"""What `mlgate init` decides from the user's data alone: the file's table, the schema contract,
-the positive label, and the size- and prevalence-aware defaults. Pure functions, no files written."""
+"""What `mlgate init` decides from the user's data alone: the file's table, the task, the schema contract,
+the positive label, the size- and prevalence-aware defaults and the data gate's data-dependent limits.
+Pure functions, no files written."""
 
 from __future__ import annotations
 
@@ -111,21 +112,79 @@ def _other_delimiter(head: bytes) -> str | None:
         return None
 
 
-def _labels(frame: pd.DataFrame, target: str, path: Path) -> list[Any]:
+MAX_CLASSES = CATEGORY_CAP  # more text labels than this fit no task (free text, ids)
+MAX_INTEGER_CLASSES = 20  # integer codes with at most this many values are classes; more are numbers
+MIN_CLASS_ROWS = 5  # a class with fewer labeled rows cannot be in both splits and be judged in the test one
+OVERRIDE = "override with --task binary|multiclass|regression"
+
+
+def _present(frame: pd.DataFrame, target: str, path: Path) -> pd.Series:
     if target not in frame.columns:
         shown = ", ".join(map(str, frame.columns[:10])) + (", ..." if len(frame.columns) > 10 else "")
         raise MlgateError(f"{path}: --target column '{target}' not found (columns: {shown})")
-    values = frame[target].dropna().unique().tolist()
-    if len(values) == 0:
+    values = frame[target].dropna()
+    if values.empty:
         raise MlgateError(f"{path}: target '{target}' has no labels (every value is missing)")
-    if len(values) == 1:
-        raise MlgateError(f"{path}: target '{target}' is constant ({values[0]!r}); a binary target needs two labels")
-    if len(values) > 2:
-        shown = sorted(map(str, values))[:5]
+    if values.nunique() == 1:
         raise MlgateError(
-            f"{path}: target '{target}' has {len(values)} labels {shown}; mlgate needs a binary target (two labels)"
+            f"{path}: target '{target}' is constant ({_plain(values.iloc[0])!r}); no task learns from one value"
         )
     return values
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def infer_task(frame: pd.DataFrame, target: str, given: str | None, path: Path) -> tuple[str, str]:
+    """(the task, why): two labels are binary; a few text labels or integer codes multiclass; numbers with many
+    values regression. A given --task is checked against the target. A target that fits none is one line."""
+    values = _present(frame, target, path)
+    distinct = int(values.nunique())
+    numeric = _numeric(values)
+    integral = numeric and bool(np.isfinite(values.astype(float)).all()) and bool((values % 1 == 0).all())
+    shown = sorted(map(str, values.unique()))[:5]
+    if given is not None:
+        if given == "binary" and distinct != 2:
+            raise MlgateError(f"{path}: --task binary needs two labels; target '{target}' has {distinct} {shown}")
+        if given == "multiclass" and not 3 <= distinct <= MAX_CLASSES:
+            fix = "use --task binary" if distinct == 2 else f"at most {MAX_CLASSES} classes"
+            raise MlgateError(f"{path}: --task multiclass: target '{target}' has {distinct} labels ({fix})")
+        if given == "regression" and not numeric:
+            raise MlgateError(f"{path}: --task regression needs numbers; target '{target}' holds text {shown}")
+        return given, "given with --task"
+    if distinct == 2:
+        return "binary", f"two labels in '{target}'"
+    if not numeric:
+        if distinct > MAX_CLASSES:
+            raise MlgateError(
+                f"{path}: target '{target}' fits no task: {distinct} text labels (at most {MAX_CLASSES} classes; "
+                "a number column is a regression target)"
+            )
+        return "multiclass", f"{distinct} text labels in '{target}'"
+    if integral and distinct <= MAX_INTEGER_CLASSES:
+        return "multiclass", f"{distinct} integer codes in '{target}'"
+    return "regression", f"numbers with {distinct} distinct values in '{target}'"
+
+
+def check_classes(frame: pd.DataFrame, target: str, path: Path) -> None:
+    """Every class has enough labeled rows for a stratified split (in train and in test)."""
+    counts = frame[target].value_counts()
+    few = counts[counts < MIN_CLASS_ROWS]
+    if len(few):
+        label, rows = few.index[0], int(few.iloc[0])
+        raise MlgateError(
+            f"{path}: class {_plain(label)!r} of '{target}' has {rows} labeled row{'s' * (rows != 1)}; each class "
+            f"needs at least {MIN_CLASS_ROWS} to be in both the train and the test split (merge or drop it)"
+        )
+
+
+def _labels(frame: pd.DataFrame, target: str, path: Path) -> list[Any]:
+    values = _present(frame, target, path)
+    if values.nunique() > 2:
+        shown = sorted(map(str, values.unique()))[:5]
+        raise MlgateError(f"{path}: target '{target}' has {values.nunique()} labels {shown}; --positive is binary")
+    return values.unique().tolist()
 
 
 def _same(value: Any, wanted: Any) -> bool:
@@ -229,11 +288,12 @@ def _row_numbers(column: pd.Series) -> bool:
     return bool((values == np.arange(len(values))).all() or (values == np.arange(1, len(values) + 1)).all())
 
 
-def infer_schema(frame: pd.DataFrame, target: str, id_column: str | None, labels: list[Any]) -> dict[str, dict]:
-    """The `schema:` contract: every column (strict), the target limited to its two labels."""
+def infer_schema(frame: pd.DataFrame, target: str, id_column: str | None, labels: list[Any] | None) -> dict[str, dict]:
+    """The `schema:` contract: every column (strict), a class target limited to its labels, a numeric one to its
+    range with a margin (`labels` None)."""
     columns = {}
     for name in frame.columns:
-        if name == target:
+        if name == target and labels is not None:
             rule = {"type": column_rule(frame[name])["type"], "allowed": sorted(labels, key=str)}
             if frame[name].isna().any():
                 rule["nullable"] = True
@@ -251,9 +311,48 @@ class Defaults:
     threshold: float
     pr_auc_floor: float
     min_minority_ratio: float | None = None  # the data gate's class_balance floor, where the data is below its default
+    max_overfit_gap: float | None = None  # written when the task's own differs from the template's
+
+    def floors(self, task: str, classes: int) -> dict[str, float]:
+        """The task's absolute floors: above what a constant guess scores (binary PR-AUC = prevalence; a class
+        guess's balanced accuracy = 1/k; a mean's R² = 0)."""
+        if task == "binary":
+            return {"pr_auc": self.pr_auc_floor}
+        if task == "multiclass":
+            return {"balanced_accuracy": round(1 / classes + 0.25 * (1 - 1 / classes), 2)}
+        return {"r2": 0.1}
 
 
-def defaults(labeled_rows: int, prevalence: float, test_size: float = 0.2) -> Defaults:
+LIMIT_MARGIN = 0.25  # a data-dependent limit is the adopted data's own share, plus a quarter of it, plus 1 point
+
+
+def integrity_limits(frame: pd.DataFrame, data) -> dict[str, tuple[str, float, float]]:
+    """The data gate's data-dependent limits, measured on the adopted data as the gate measures them:
+    {check: (key, measured, limit)} for those whose measure with a margin is above the default limit.
+    Repeated or conflicting rows are natural in some data (surveys, integer-coded columns): the first data is the
+    reference, and later data is judged on what changed."""
+    from mlgate.config import DATA_CHECK_DEFAULTS
+    from mlgate.gates.common import conflicting_share, duplicate_share, labeled
+
+    rows = labeled(frame, data)
+    features = frame.drop(columns=[data.target])
+    measured = {
+        "data_duplicates": ("max_ratio", duplicate_share(rows, data)),
+        "conflicting_labels": ("max_ratio", conflicting_share(rows, data)),
+        "percent_of_nulls": ("max_ratio", float(features.isna().mean().max()) if len(features.columns) else 0.0),
+    }
+    out = {}
+    for check, (key, value) in measured.items():
+        limit = min(1.0, math.ceil((value * (1 + LIMIT_MARGIN) + 0.01) * 1000) / 1000)
+        if value > 0 and limit > DATA_CHECK_DEFAULTS[check][key]:
+            out[check] = (key, value, limit)
+    return out
+
+
+REGRESSION_OVERFIT_GAP = 0.3  # train R² of a noisy target is always well above test's: memorising is far above this
+
+
+def defaults(labeled_rows: int, prevalence: float, test_size: float = 0.2, task: str = "binary") -> Defaults:
     """Leaves scale with the training rows (small data must train: 5 rows a leaf on a few hundred rows,
     100 from 20,000 up); the operating threshold and the PR-AUC floor follow the positive share, since a
     constant guess already scores PR-AUC = prevalence."""
@@ -267,4 +366,14 @@ def defaults(labeled_rows: int, prevalence: float, test_size: float = 0.2) -> De
     share = min(prevalence, 1 - prevalence)
     least = DATA_CHECK_DEFAULTS["class_balance"]["min_minority_ratio"]
     minority = round(share / 2, 5) if 0 < share < least else None
-    return Defaults(hyperparams=hyperparams, threshold=threshold, pr_auc_floor=floor, min_minority_ratio=minority)
+    gap = None
+    if task == "regression":  # a value fits its train rows' noise too: slower learning on fuller leaves
+        hyperparams |= {"learning_rate": 0.05, "min_samples_leaf": int(min(100, max(20, train_rows // 20)))}
+        gap = REGRESSION_OVERFIT_GAP
+    return Defaults(
+        hyperparams=hyperparams,
+        threshold=threshold,
+        pr_auc_floor=floor,
+        min_minority_ratio=minority,
+        max_overfit_gap=gap,
+    )

@@ -20,10 +20,19 @@ import yaml as yaml_1_1
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mlgate.adopt.infer import choose_positive, defaults, infer_schema, not_features, read_table
+from mlgate.adopt.infer import (
+    OVERRIDE,
+    check_classes,
+    choose_positive,
+    defaults,
+    infer_schema,
+    infer_task,
+    integrity_limits,
+    not_features,
+    read_table,
+)
 from mlgate.config import DataConfig, load_params
 from mlgate.data.io import read_raw
-from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
 
 PARAMS = Path("params.yaml")
@@ -47,6 +56,10 @@ class Adopted:
     removed: list[str]
     not_features: dict[str, str]  # column -> why init left it out of the features
     min_minority_ratio: float | None = None  # written when the data's rarer class is below the gate's default
+    task: str = "binary"
+    task_reason: str = ""
+    classes: int = 2
+    limits: dict[str, tuple[str, float, float]] | None = None  # check -> (key, measured share, limit written)
 
 
 def project_name(name: str | None, root: Path) -> str:
@@ -114,6 +127,7 @@ def adopt(
     name: str | None = None,
     force: bool = False,
     root: Path = Path("."),
+    task: str | None = None,
 ) -> Adopted:
     """Adopt `data_file` as the project's dataset; see the module docstring. Raises MlgateError on bad input."""
     params_path = root / PARAMS
@@ -138,32 +152,44 @@ def adopt(
             raise MlgateError(
                 f"{data_file}: --id column '{id_column}' has {duplicates} duplicate values (a key is unique)"
             )
-    choose_positive(original, target, positive, data_file)  # the label checks, on the user's own file
+    task, reason = infer_task(original, target, task, data_file)  # the label checks, on the user's own file
+    if task == "binary":
+        choose_positive(original, target, positive, data_file)
+    elif positive is not None:
+        raise MlgateError(f"--positive is for a binary target; '{target}' is {task} ({reason})")
     labeled = int(original[target].notna().sum())
     if labeled < MIN_LABELED_ROWS:
         raise MlgateError(
             f"{data_file}: {labeled} labeled rows; the gates need at least {MIN_LABELED_ROWS} "
             "(a test split of 10 rows or more: the drift checks' minimum)"
         )
+    if task != "regression":
+        check_classes(original, target, data_file)
 
     with tempfile.TemporaryDirectory() as tmp:
         staged, frame = _stage_csv(original, target, id_column, data_file, Path(tmp))
-        chosen = choose_positive(frame, target, positive, data_file)
+        chosen = choose_positive(frame, target, positive, data_file) if task == "binary" else None
         labels = frame[target].dropna().unique().tolist()
         excluded = not_features(frame, target, id_column)
         data = DataConfig(
             path=DATA_DIR / staged.name,
             target=target,
-            positive=chosen,
+            task=task,
             id_column=id_column,
             not_features=list(excluded),
+            **({"positive": chosen} if task == "binary" else {}),
         )
-        encoded = encode_target(frame[target], data).dropna()
-        prevalence = float(encoded.mean())
-        schema = infer_schema(frame, target, id_column, [x.item() if hasattr(x, "item") else x for x in labels])
-        settings = defaults(len(encoded), prevalence)
+        encoded = data.kind.encode(frame[target], data).dropna()
+        # binary: the positive share; else the rarest class's share (regression: none)
+        prevalence = float(encoded.mean()) if task == "binary" else 0.5
+        if task == "multiclass":
+            prevalence = float(encoded.value_counts(normalize=True).min())
+        plain = [x.item() if hasattr(x, "item") else x for x in labels]
+        schema = infer_schema(frame, target, id_column, None if task == "regression" else plain)
+        settings = defaults(len(encoded), prevalence, task=task)
+        limits = integrity_limits(frame, data)
 
-        _write_params(raw, data, schema, settings, slug)
+        _write_params(raw, data, schema, settings, slug, len(labels), limits)
         written = Path(tmp) / PARAMS.name
         with written.open("w") as out:
             yaml.dump(raw, out)
@@ -190,15 +216,25 @@ def adopt(
         removed=removed,
         not_features=excluded,
         min_minority_ratio=settings.min_minority_ratio,
+        task=task,
+        task_reason=reason,
+        classes=len(labels),
+        limits=limits,
     )
 
 
-def _write_params(raw: CommentedMap, data: DataConfig, schema: dict, settings, slug: str) -> None:
-    """Only the project's own settings: data, contract, names and the data-dependent defaults."""
+def _write_params(
+    raw: CommentedMap, data: DataConfig, schema: dict, settings, slug: str, classes: int, limits: dict
+) -> None:
+    """Only the project's own settings: data, task, contract, names and the data-dependent defaults and limits."""
     section = _section(raw, "data")
     section["path"] = str(data.path)
     section["target"] = data.target
-    section["positive"] = data.positive
+    _set_after(section, "target", "task", data.task)
+    if data.kind.threshold_applies:
+        _set_after(section, "task", "positive", data.positive)
+    else:
+        section.pop("positive", None)
     section["id_column"] = data.id_column
     section["not_features"] = CommentedSeq(data.not_features)
     section["not_features"].fa.set_flow_style()
@@ -210,21 +246,37 @@ def _write_params(raw: CommentedMap, data: DataConfig, schema: dict, settings, s
     if train.get("estimator", BUILTIN_DEFAULT) == BUILTIN_DEFAULT:
         train["estimator"] = BUILTIN_DEFAULT
         train["hyperparams"] = CommentedMap(settings.hyperparams)
-    _section(raw, "evaluate")["threshold"] = settings.threshold
+    if data.kind.threshold_applies:  # other tasks ignore it (dvc.yaml still lists the key)
+        _section(raw, "evaluate")["threshold"] = settings.threshold
     names = _section(raw, "mlflow")
     names["experiment"] = slug
     names["model_name"] = slug
     # The sample's absolute floors were tuned on the sample; the project starts from a PR-AUC floor above what a
     # constant guess scores on its own prevalence, and adds its own floors here.
     model_gate = _section(raw, "gates", "model")
-    floors = CommentedMap(pr_auc=settings.pr_auc_floor)
+    floors = CommentedMap(settings.floors(data.task, classes))
+    if settings.max_overfit_gap is not None:
+        model_gate["max_overfit_gap"] = settings.max_overfit_gap
     if isinstance(model_gate.get("thresholds"), CommentedMap):
         model_gate["thresholds"].clear()
         model_gate["thresholds"].update(floors)
     else:
         model_gate["thresholds"] = floors
-    if settings.min_minority_ratio is not None:
+    if settings.min_minority_ratio is not None and data.task != "regression":
         _section(raw, "gates", "data", "checks", "class_balance")["min_minority_ratio"] = settings.min_minority_ratio
+    for check, (key, _, limit) in limits.items():  # the adopted data is the reference: its own shares, with a margin
+        _section(raw, "gates", "data", "checks", check)[key] = limit
+    checks = _section(raw, "gates", "data")
+    if isinstance(checks.get("checks"), dict) and checks["checks"]:
+        checks["checks"].fa.set_block_style()
+
+
+def _set_after(section: CommentedMap, after: str, key: str, value: Any) -> None:
+    """Set `key`, placed after `after` when new (params.yaml reads in order: target, task, positive)."""
+    if key in section:
+        section[key] = value
+    else:
+        section.insert(list(section).index(after) + 1, key, value)
 
 
 def _remove_results(root: Path, raw: CommentedMap) -> list[str]:
@@ -273,12 +325,24 @@ def _merge_driver(root: Path) -> bool:
 
 def next_steps(adopted: Adopted) -> str:
     share = f"{adopted.prevalence:.1%} of {adopted.labeled} labeled rows"
+    label = {
+        "binary": f"positive label {adopted.positive!r} ({share})",
+        "multiclass": f"{adopted.classes} classes (the rarest {share})",
+        "regression": f"{adopted.labeled} labeled rows",
+    }[adopted.task]
+    limits = [
+        f"{check}: {measured:.2%} in this data, so gates.data.checks.{check}.{key} {limit} (its own share with a "
+        "margin: the adopted data is the reference; edit it to tighten)"
+        for check, (key, measured, limit) in (adopted.limits or {}).items()
+    ]
+    written = "evaluate.threshold, " if adopted.task == "binary" else ""
     return "\n".join(
         [
-            f"adopted {adopted.data_path}: {adopted.rows} rows, {adopted.features} features, "
-            f"positive label {adopted.positive!r} ({share})",
-            f"wrote params.yaml (data, schema, train, evaluate.threshold, mlflow names '{adopted.name}', "
-            "gates.model.thresholds.pr_auc) and data.dvc"
+            f"task: {adopted.task} ({'inferred: ' if 'given' not in adopted.task_reason else ''}"
+            f"{adopted.task_reason}; {OVERRIDE})",
+            f"adopted {adopted.data_path}: {adopted.rows} rows, {adopted.features} features, {label}",
+            f"wrote params.yaml (data, schema, train, {written}mlflow names '{adopted.name}', "
+            "gates.model.thresholds) and data.dvc"
             + (f"; removed the sample's results: {', '.join(adopted.removed)}" if adopted.removed else ""),
             *(
                 [
@@ -288,6 +352,7 @@ def next_steps(adopted: Adopted) -> str:
                 if adopted.min_minority_ratio is not None
                 else []
             ),
+            *limits,
             *(
                 [
                     "not features (data.not_features; edit it to change): "

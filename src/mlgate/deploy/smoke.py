@@ -59,7 +59,7 @@ def _smoke(base_url: str, smoke: dict, expected_version: dict, ready_timeout: fl
     predictions = body.get("predictions") if isinstance(body, dict) else None
     if not isinstance(predictions, list) or not all(isinstance(p, dict) for p in predictions):
         return f"known prediction failed: /predict answered 200 without a predictions list ({str(body)[:80]})"
-    got = [p.get("score") for p in predictions]
+    got = [p.get(smoke.get("field", "score")) for p in predictions]
     expected = smoke["scores"]
     if (
         len(got) != len(expected)

@@ -1,15 +1,17 @@
 """Paired, stratified bootstrap intervals for the difference of two models' metrics on the same rows.
 
-Two seeds of the same model already differ by more than a fixed "allowed drop", so a comparison
-without its noise both cries wolf and lets regressions through. Resampling the test rows (within
-each class, so the positive count stays fixed) and scoring both models on each resample gives the
-distribution of the difference. Every resample is a vector of row weights (multinomial counts), so
-all metrics are weighted sums over rows sorted once: 1,000 resamples of 50k rows take seconds, not
-the minutes of a loop that refits sklearn's metrics per resample.
+Two seeds of the same model already differ by more than a fixed "allowed drop", so a comparison without its
+noise both cries wolf and lets regressions through. Resampling the test rows (within each stratum: each class,
+or each decile of a numeric target, so their counts stay fixed) and scoring both models on each resample gives
+the distribution of the difference. The task (mlgate/task.py) gives the strata and the weighted metrics; the
+binary ones are here. Every resample is a vector of row weights (multinomial counts), so all metrics are
+weighted sums over rows sorted once: 1,000 resamples of 50k rows take seconds, not the minutes of a loop that
+refits sklearn's metrics per resample.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,11 +43,11 @@ class Interval:
         return "no detectable change"
 
 
-def _weights(rng: np.random.Generator, y: np.ndarray, size: int) -> np.ndarray:
-    """(size, n) resampling counts, drawn within each class so every resample keeps the class counts."""
-    weights = np.zeros((size, len(y)), dtype=np.float32)
-    for label in (0, 1):
-        rows = np.flatnonzero(y == label)
+def _weights(rng: np.random.Generator, strata: np.ndarray, size: int) -> np.ndarray:
+    """(size, n) resampling counts, drawn within each stratum so every resample keeps the strata's counts."""
+    weights = np.zeros((size, len(strata)), dtype=np.float32)
+    for label in np.unique(strata):
+        rows = np.flatnonzero(strata == label)
         if len(rows):
             picks = rng.integers(0, len(rows), size=(size, len(rows))) + np.arange(size)[:, None] * len(rows)
             counts = np.bincount(picks.ravel(), minlength=size * len(rows)).reshape(size, len(rows))
@@ -105,6 +107,11 @@ def weighted_metrics(
     return out
 
 
+def _binary(y: np.ndarray, score: np.ndarray, threshold: float) -> Scorer:
+    ranked = _Ranked(y, score)
+    return lambda weights: weighted_metrics(y, score, weights, threshold, ranked)
+
+
 def paired_bootstrap(
     y: np.ndarray,
     challenger: np.ndarray,
@@ -115,35 +122,23 @@ def paired_bootstrap(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> dict[str, Interval]:
-    """Percentile intervals of challenger - champion per metric (sign flipped for lower-is-better ones)."""
+    """Binary scores: percentile intervals of challenger - champion per metric (brier's sign flipped)."""
     y = np.asarray(y).astype(int)
     challenger, champion = np.asarray(challenger, float), np.asarray(champion, float)
     if not len(y) == len(challenger) == len(champion):
         raise ValueError("labels and both models' scores must cover the same rows")
     if len(np.unique(y)) < 2:
         raise ValueError("a comparison needs both classes among the rows")
-    rng = np.random.default_rng(seed)
-    ones = np.ones((1, len(y)))
-    ranked_a, ranked_b = _Ranked(y, challenger), _Ranked(y, champion)
-    point_a = weighted_metrics(y, challenger, ones, threshold, ranked_a)
-    point_b = weighted_metrics(y, champion, ones, threshold, ranked_b)
-    diffs: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    for start in range(0, resamples, CHUNK):
-        w = _weights(rng, y, min(CHUNK, resamples - start))
-        a = weighted_metrics(y, challenger, w, threshold, ranked_a)
-        b = weighted_metrics(y, champion, w, threshold, ranked_b)
-        for m in metrics:
-            diffs[m].append(a[m] - b[m])
-    alpha = (1 - confidence) / 2
-    result = {}
-    for m in metrics:
-        sign = -1.0 if m in LOWER_IS_BETTER else 1.0
-        d = sign * np.concatenate(diffs[m])
-        low, high = np.quantile(d, [alpha, 1 - alpha])
-        delta = sign * float(point_a[m][0] - point_b[m][0])
-        low, high, delta = (round(float(v), 6) + 0.0 for v in (low, high, delta))  # + 0.0: no -0.0 in JSON
-        result[m] = Interval(m, delta, low, high, confidence, resamples)
-    return result
+    return paired_intervals(
+        y,
+        _binary(y, challenger, threshold),
+        _binary(y, champion, threshold),
+        metrics,
+        LOWER_IS_BETTER,
+        resamples,
+        confidence,
+        seed,
+    )
 
 
 def metric_intervals(
@@ -154,20 +149,68 @@ def metric_intervals(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
-    """One model's metrics with percentile intervals from the same stratified resampling."""
+    """One binary model's metrics with percentile intervals from the same stratified resampling."""
     y, score = np.asarray(y).astype(int), np.asarray(score, float)
     if len(np.unique(y)) < 2:
         raise ValueError("intervals need both classes among the rows")
-    rng, ranked = np.random.default_rng(seed), _Ranked(y, score)
-    point = weighted_metrics(y, score, np.ones((1, len(y))), threshold, ranked)
-    draws: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
+    return intervals_of(y, _binary(y, score, threshold), METRICS, resamples, confidence, seed)
+
+
+Scorer = Callable[[np.ndarray], dict[str, np.ndarray]]  # (resamples, n) weights -> {metric: (resamples,) values}
+
+
+def paired_intervals(
+    strata: np.ndarray,
+    challenger: Scorer,
+    champion: Scorer,
+    metrics: tuple[str, ...],
+    lower_is_better: frozenset[str],
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Percentile intervals of challenger - champion per metric, any task: each side is a weighted scorer of the
+    same rows (sign flipped for lower-is-better metrics, so + is always better)."""
+    rng = np.random.default_rng(seed)
+    ones = np.ones((1, len(strata)))
+    point_a, point_b = challenger(ones), champion(ones)
+    diffs: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     for start in range(0, resamples, CHUNK):
-        values = weighted_metrics(y, score, _weights(rng, y, min(CHUNK, resamples - start)), threshold, ranked)
-        for m in METRICS:
+        w = _weights(rng, strata, min(CHUNK, resamples - start))
+        a, b = challenger(w), champion(w)
+        for m in metrics:
+            diffs[m].append(a[m] - b[m])
+    alpha = (1 - confidence) / 2
+    result = {}
+    for m in metrics:
+        sign = -1.0 if m in lower_is_better else 1.0
+        d = sign * np.concatenate(diffs[m])
+        low, high = np.quantile(d, [alpha, 1 - alpha])
+        delta = sign * float(point_a[m][0] - point_b[m][0])
+        low, high, delta = (round(float(v), 6) + 0.0 for v in (low, high, delta))  # + 0.0: no -0.0 in JSON
+        result[m] = Interval(m, delta, low, high, confidence, resamples)
+    return result
+
+
+def intervals_of(
+    strata: np.ndarray,
+    scorer: Scorer,
+    metrics: tuple[str, ...],
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """One model's metrics with percentile intervals from the same stratified resampling, any task."""
+    rng = np.random.default_rng(seed)
+    point = scorer(np.ones((1, len(strata))))
+    draws: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
+    for start in range(0, resamples, CHUNK):
+        values = scorer(_weights(rng, strata, min(CHUNK, resamples - start)))
+        for m in metrics:
             draws[m].append(values[m])
     alpha = (1 - confidence) / 2
     out = {}
-    for m in METRICS:
+    for m in metrics:
         low, high = np.quantile(np.concatenate(draws[m]), [alpha, 1 - alpha])
         out[m] = {"value": round(float(point[m][0]), 6), "low": round(float(low), 6), "high": round(float(high), 6)}
     return out

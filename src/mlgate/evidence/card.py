@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mlgate.config import Params
-from mlgate.evidence.bootstrap import METRICS, metric_intervals, weighted_metrics
+from mlgate.evidence.bootstrap import intervals_of, weighted_metrics
 from mlgate.explain import card as explain_card
 from mlgate.features import feature_spec
 from mlgate.fingerprint import model_sha256
@@ -68,16 +68,38 @@ def _segments(test: pd.DataFrame, y: np.ndarray, score: np.ndarray, columns: lis
     return rows
 
 
+def _task_segments(test: pd.DataFrame, y, prediction, columns: list[str], params: Params) -> list:
+    """Per category of each listed column: rows and the task's headline metric where its rows support it."""
+    task, rows = params.data.kind, []
+    for column in columns:
+        values = test[column].astype("string").fillna("(missing)")
+        for value in sorted(values.unique()):
+            mask = (values == value).to_numpy()
+            entry = {"column": column, "value": str(value), "rows": int(mask.sum())}
+            try:
+                entry[task.headline] = round(task.point_metrics(y[mask], prediction[mask], 0.5)[task.headline], 4)
+            except (ValueError, ZeroDivisionError):
+                entry[task.headline] = None
+            if entry[task.headline] is not None and entry[task.headline] != entry[task.headline]:  # NaN
+                entry[task.headline] = None
+            rows.append(entry)
+    return rows
+
+
 def collect(params: Params, reports_dir: Path = Path("reports"), image: str | None = None, approvals=None) -> dict:
     """The card's facts, from the model directory, the test split, the gate reports and git."""
     model_dir = params.train.model_dir
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     spec = feature_spec(test, params.data)
-    y = test[params.data.target].to_numpy().astype(int)
-    score = load_model(model_dir, params.train.trusted_types).predict_proba(test[spec.columns])[:, 1]
-    threshold = params.evaluate.threshold
-    intervals = metric_intervals(y, score, threshold, seed=params.prepare.seed)
-    segments = _segments(test, y, score, list(params.card.segments), threshold)
+    task, threshold = params.data.kind, params.evaluate.threshold
+    model = load_model(model_dir, params.train.trusted_types)
+    y, score = task.truth(test[params.data.target], model), task.predict(model, test[spec.columns])
+    scorer = task.scorer(y, score, threshold)
+    intervals = intervals_of(task.strata(y), scorer, task.bootstrapped, seed=params.prepare.seed)
+    if task.threshold_applies:
+        segments = _segments(test, y, score, list(params.card.segments), threshold)
+    else:
+        segments = _task_segments(test, y, score, list(params.card.segments), params)
     sized = [s for s in segments if s["rows"]]
     smallest = min(sized, key=lambda s: s["rows"]) if sized else None
     gate_rows = (
@@ -91,7 +113,8 @@ def collect(params: Params, reports_dir: Path = Path("reports"), image: str | No
             "version": os.environ.get("MLGATE_MODEL_VERSION", ""),
             "estimator": params.train.estimator,
             "sha256": model_sha256(model_dir),
-            "threshold": threshold,
+            "threshold": threshold if task.threshold_applies else None,
+            "task": task.name,
         },
         "intended_use": params.card.intended_use,
         "limitations": params.card.limitations,
@@ -101,8 +124,9 @@ def collect(params: Params, reports_dir: Path = Path("reports"), image: str | No
             "rows": gate_rows,
             "test_rows": len(test),
             "target": params.data.target,
-            "positive_label": params.data.positive,
-            "prevalence": round(float(y.mean()), 4),
+            "positive_label": params.data.positive if task.threshold_applies else None,
+            "prevalence": round(float(y.mean()), 4) if task.threshold_applies else None,
+            "classes": task.classes(model),
             "schema": {name: rule.type for name, rule in params.schema_.columns.items()},
             "features": {"numeric": spec.numeric, "categorical": spec.categorical},
         },
@@ -144,19 +168,25 @@ def render_markdown(card: dict) -> str:
         "",
         f"- `{data['path']}` (data.dvc md5 `{data['data_md5']}`), {data['rows'] or '?'} rows; "
         f"test split {data['test_rows']} rows",
-        f"- target `{data['target']}`, positive label `{data['positive_label']}`, prevalence {data['prevalence']:.2%}",
+        _target_line(m, data),
         f"- features: {len(data['features']['numeric'])} numeric, {len(data['features']['categorical'])} categorical",
         "",
-        f"## Metrics on the test split (95 % bootstrap intervals, threshold {m['threshold']})",
+        "## Metrics on the test split (95 % bootstrap intervals"
+        + (f", threshold {m['threshold']})" if m.get("threshold") is not None else ")"),
         "",
         "| metric | value | interval |",
         "|---|---:|---|",
     ]
-    for name in METRICS:
-        i = card["metrics"][name]
+    for name, i in card["metrics"].items():
         lines.append(f"| {name} | {i['value']:.4f} | [{i['low']:.4f}, {i['high']:.4f}] |")
     lines += ["", "## Performance per segment", ""]
-    if card["segments"]:
+    headline = next((k for k in (card["segments"] or [{}])[0] if k not in ("column", "value", "rows")), None)
+    if card["segments"] and "positives" not in card["segments"][0]:
+        lines += [f"| column | value | rows | {headline} |", "|---|---|---:|---:|"]
+        lines += [f"| {s['column']} | {s['value']} | {s['rows']} | {_pct(s[headline])} |" for s in card["segments"]]
+        small = card["smallest_segment"]
+        lines += ["", f"Smallest segment: `{small['column']}` = `{small['value']}` ({small['rows']} rows)."]
+    elif card["segments"]:
         lines += [
             "| column | value | rows | positives | recall | PR-AUC | ROC-AUC |",
             "|---|---|---:|---:|---:|---:|---:|",
@@ -190,6 +220,14 @@ def render_markdown(card: dict) -> str:
             f"- {a['environment']}: approved by {a['user']} ({a.get('state', 'approved')})" for a in card["approvals"]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _target_line(model: dict, data: dict) -> str:
+    if model.get("task", "binary") == "binary":
+        positive, share = data["positive_label"], data["prevalence"]
+        return f"- target `{data['target']}`, positive label `{positive}`, prevalence {share:.2%}"
+    classes = f", classes {', '.join(map(str, data['classes']))}" if data.get("classes") else ""
+    return f"- target `{data['target']}`, task {model['task']}{classes}"
 
 
 def write(card: dict, out_dir: Path) -> tuple[Path, Path]:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from mlgate.config import Params
-from mlgate.explain.outputs import Outputs, binary
+from mlgate.explain.outputs import Outputs, for_task
 from mlgate.gates.result import CheckResult, GateReport
 
 
@@ -34,7 +34,7 @@ def add_to_gate(
     or one line saying why there are none."""
     from mlgate.gates.behaviour import run_behaviour
 
-    outputs = outputs or binary(params)
+    outputs = outputs or for_task(params)
     theirs = judged(champions)
     try:
         checks, verdicts = run_behaviour(params, test, model, theirs, outputs)

@@ -2,7 +2,8 @@
 
 They never index `predict_proba` themselves: a task says what one row's prediction is (the number the
 behaviour checks compare), which class a row is given (golden cases) and which score a permutation lowers
-(importance). Binary classification is the one task here; another task adds its own `Outputs`.
+(importance). `for_task` gives each task's: binary's reads the positive class's probability at the operating
+threshold; multiclass and regression read what the task predicts (class probabilities, a value).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def binary(params: Params, metric: str | None = None) -> Outputs:
     from mlgate.pipeline.metrics import score_metrics
 
     threshold = params.evaluate.threshold
-    metric = metric or params.gates.model.explain.metric
+    metric = metric or params.gates.model.explain.metric or params.data.kind.headline
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     rule = params.schema_.columns.get(params.data.target)
     known = [str(v) for v in rule.allowed] if rule is not None and rule.allowed else None
@@ -64,6 +65,37 @@ def binary(params: Params, metric: str | None = None) -> Outputs:
         shown=lambda encoded: f"{params.data.positive} (positive)" if encoded == 1 else f"not {params.data.positive}",
         scorer=scorer,
         metric=metric,
+    )
+
+
+def for_task(params: Params) -> Outputs:
+    """The task's outputs. Multiclass: the probability rows (an invariance compares every class's), the class
+    each row is given (golden cases name a class as the data writes it); regression: the value (golden cases give
+    a range). The importance metric is `gates.model.explain.metric`, else the task's headline metric."""
+    task = params.data.kind
+    if task.name == "binary":
+        return binary(params)
+    metric = params.gates.model.explain.metric or task.headline
+    sign = -1.0 if metric in task.lower_is_better else 1.0
+    threshold = params.evaluate.threshold
+
+    def scorer(model: Any, frame: pd.DataFrame, y: np.ndarray) -> float:
+        truth = task.truth(y, model)
+        return sign * task.point_metrics(truth, task.predict(model, frame), threshold)[metric]
+
+    def decide(model: Any, frame: pd.DataFrame) -> np.ndarray:
+        if task.name == "regression":
+            return np.full(len(frame), None, dtype=object)  # a value has no class: golden cases give a range
+        return np.asarray([str(c) for c in model.predict(frame)], dtype=object)
+
+    return Outputs(
+        predict=task.predict,
+        decide=decide,
+        label=lambda value: str(value).strip(),
+        shown=str,
+        scorer=scorer,
+        metric=metric,
+        stratify=task.name != "regression",
     )
 
 

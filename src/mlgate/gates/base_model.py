@@ -43,7 +43,7 @@ def fit_base(params: Params, config: TrainConfig, commit: str) -> Any:
     if config.is_factory:
         code = _project_code_at(commit, config.estimator.partition(":")[0].split(".")[0])
     with code, threadpool_limits(1):
-        return build_pipeline(config, spec).fit(X, y)
+        return build_pipeline(config, spec, params.data.kind).fit(X, y)
 
 
 @contextlib.contextmanager

@@ -34,9 +34,12 @@ class Problem:
     target: str | None
     positive: str | None
     features: dict[str, str] | None  # feature name -> declared type; None when not declared
+    task: str = "binary"
 
     def differs(self, other: Problem, label: str) -> str | None:
         """Why `other` (the side called `label`) is not comparable with this one; None when it is."""
+        if other.task != self.task:
+            return f"task {other.task} at {label}, {self.task} here"
         if other.target != self.target:
             return f"target '{other.target}' at {label}, '{self.target}' here"
         if other.positive != self.positive:
@@ -60,7 +63,9 @@ def problem_of(raw_params: dict) -> Problem:
     never = {target, data.get("id_column"), *(data.get("not_features") or [])}
     columns = ((raw_params.get("schema") or {}).get("columns")) or {}
     features = {str(name): str((rule or {}).get("type")) for name, rule in columns.items() if name not in never}
-    return Problem(target, str(data.get("positive", 1)), features or None)
+    task = str(data.get("task", "binary"))
+    positive = str(data.get("positive", 1)) if task == "binary" else None  # only a binary target has one
+    return Problem(target, positive, features or None, task)
 
 
 def current_problem(params: Params) -> Problem:

@@ -34,7 +34,7 @@ class Chance:
 
     categorical: float = 0.0  # for the most categories a categorical feature has
     numeric: float = 0.0
-    label: float = 0.0  # the binary label
+    label: float = 0.0  # the label (the task's kind of score)
 
     def limit(self, kind: str, configured: float) -> float:
         return max(configured, getattr(self, kind))
@@ -45,12 +45,16 @@ class Chance:
         return f" (or the 1 % chance level at these sizes: {', '.join(above)})" if above else ""
 
 
-def between(first, second) -> Chance:
-    """What chance alone reaches between two deepchecks datasets (train/test, reference/current)."""
+def between(first, second, task=None) -> Chance:
+    """What chance alone reaches between two deepchecks datasets (train/test, reference/current); the label's
+    level is the task's (mlgate/task.py; binary by default)."""
+    from mlgate.task import TASKS
+
     n, m = len(first.data), len(second.data)
     categories = [pd.concat([first.data[c], second.data[c]]).nunique() for c in first.cat_features]
+    labels = pd.concat([first.data[first.label_name], second.data[second.label_name]])
     return Chance(
         categorical=cramers_v_level(n, m, max(categories)) if categories else 0.0,
         numeric=ks_level(n, m),
-        label=cramers_v_level(n, m, 2),
+        label=(task or TASKS["binary"]).label_chance(n, m, labels),
     )

@@ -1,4 +1,5 @@
-"""What both gates share: the 0/1 label deepchecks sees, seeded stratified samples and deepchecks Datasets."""
+"""What both gates share: the label deepchecks sees (the task's encoding), seeded stratified samples and
+deepchecks Datasets."""
 
 from __future__ import annotations
 
@@ -7,49 +8,53 @@ from collections.abc import Callable
 import pandas as pd
 
 from mlgate.config import CheckConfig, DataConfig, Params
-from mlgate.data.target import encode_target
-from mlgate.errors import MlgateError
 from mlgate.features import feature_spec
 from mlgate.gates.result import CheckResult
-
-
-def label01(labels: pd.Series, data: DataConfig) -> pd.Series:
-    """The positive label as 1.0, any other as 0.0, NaN unlabeled.
-
-    A target that is not binary still gets a 0/1 label here, so class_balance alone fails it
-    instead of every check."""
-    try:
-        return encode_target(labels, data)
-    except MlgateError:
-        wanted = str(data.positive).strip().lower()
-        return labels.map(
-            lambda v: float("nan") if pd.isna(v) else float(v == data.positive or str(v).strip().lower() == wanted)
-        )
+from mlgate.task import TASKS, Task
 
 
 def labeled(frame: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
-    """The rows with a label, the target encoded 0/1 (prepare drops unlabeled rows too)."""
-    target = label01(frame[data.target], data)
+    """The rows with a label, the target encoded as the task learns it (prepare drops unlabeled rows too)."""
+    task = data.kind
+    target = task.gate_labels(frame[data.target], data)
     keep = target.notna()
-    return frame.loc[keep].assign(**{data.target: target[keep].astype(int)})
+    return frame.loc[keep].assign(**{data.target: task.stored(target[keep])})
 
 
-def sample(frame: pd.DataFrame, rows: int, target: str, seed: int) -> pd.DataFrame:
-    """A seeded sample stratified on the 0/1 target so a rare class keeps its share; small frames pass through."""
+def duplicate_share(rows: pd.DataFrame, data: DataConfig) -> float:
+    """Share of labeled rows repeating an earlier one in features and label (deepchecks' DataDuplicates measure)."""
+    return float(rows[data.example_of(rows.columns)].duplicated().mean()) if len(rows) else 0.0
+
+
+def conflicting_share(rows: pd.DataFrame, data: DataConfig) -> float:
+    """Share of labeled rows whose exact features also occur with another label (a pandas group-by: deepchecks'
+    ConflictingLabels hashes rows in Python and took ~2 s on 50k rows)."""
+    if not len(rows):
+        return 0.0
+    labels = rows.groupby(data.features_of(rows.columns), dropna=False, sort=False)[data.target].transform("nunique")
+    return float((labels > 1).mean())
+
+
+def sample(frame: pd.DataFrame, rows: int, target: str, seed: int, task: Task = TASKS["binary"]) -> pd.DataFrame:
+    """A seeded sample stratified on the task's strata (classes, a numeric target's deciles) so a rare class keeps
+    its share; small frames pass through."""
     if len(frame) <= rows:
         return frame
     if frame[target].nunique() < 2:
         return frame.sample(rows, random_state=seed)
-    return frame.groupby(target, group_keys=False).sample(frac=rows / len(frame), random_state=seed)
+    strata = task.strata(frame[target])
+    return frame.groupby(strata, group_keys=False).sample(frac=rows / len(frame), random_state=seed)
 
 
 def dataset(frame: pd.DataFrame, params: Params):
-    """A deepchecks Dataset of a 0/1-labeled frame: its features and label (example_of), text columns categorical."""
+    """A deepchecks Dataset of a labeled frame: its features and label (example_of), text columns categorical,
+    the label of the task's type."""
     from deepchecks.tabular import Dataset
 
     frame = frame[params.data.example_of(frame.columns)]
     spec = feature_spec(frame, params.data)
-    return Dataset(frame, label=params.data.target, cat_features=spec.categorical, label_type="binary")
+    label_type = params.data.kind.label_type
+    return Dataset(frame, label=params.data.target, cat_features=spec.categorical, label_type=label_type)
 
 
 def guarded(name: str, condition: str, config: CheckConfig, run: Callable[[], CheckResult]) -> CheckResult:

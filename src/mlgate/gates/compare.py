@@ -1,9 +1,10 @@
 """Challenger vs champion on the same test rows: paired bootstrap intervals and a non-inferiority verdict.
 
-Both models score this run's test rows; the difference of each metric gets a seeded, stratified bootstrap
-interval (mlgate.evidence.bootstrap). A metric passes when the interval's lower bound is above -margin,
-fails when its upper bound is below -margin, and is "inconclusive: n too small" otherwise, blocking only
-when `inconclusive_blocks` says so. Every failure to get a verdict is a failed check that says why.
+Both models score this run's test rows; the difference of each metric of the task gets a seeded bootstrap
+interval, stratified on the task's strata (classes, or a numeric target's deciles; mlgate.evidence.bootstrap). A
+metric passes when the interval's lower bound is above -margin, fails when its upper bound is below -margin, and
+is "inconclusive: n too small" otherwise, blocking only when `inconclusive_blocks` says so. Every failure to get
+a verdict is a failed check that says why.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from mlgate.config import Params
-from mlgate.evidence.bootstrap import METRICS, paired_bootstrap
+from mlgate.evidence.bootstrap import paired_intervals
 from mlgate.gates.baseline import Champion
 from mlgate.gates.result import CheckResult
-from mlgate.pipeline.metrics import score_metrics
 
 INCONCLUSIVE = "inconclusive: n too small"
 
@@ -37,11 +37,14 @@ def compare(
     frame: Any,
     sides: str,
     params: Params,
+    model: Any = None,
 ) -> tuple[list[CheckResult], dict]:
     """The checks comparing the challenger's scores with `champion`'s on the rows of `frame`, and what to report.
 
     `sides` names the models and data of both sides for the checks' messages; when `challenger` is None (this
-    run's model could not score its own test rows) it says why, and every comparison fails with it."""
+    run's model could not score its own test rows) it says why, and every comparison fails with it. `model` is this
+    run's model: a multiclass champion must know the same classes."""
+    task = params.data.kind
     info: dict[str, Any] = {"label": champion.label, **champion.info}
     for key in ("note", "error", "not_comparable"):
         if getattr(champion, key):
@@ -57,28 +60,42 @@ def compare(
         ], info
     if challenger is None:
         return [CheckResult(prefix, False, None, cond, sides)], info
+    if model is not None and task.classes(champion.model) != task.classes(model):
+        why = f"{champion.label} predicts classes {task.classes(champion.model)}, this model {task.classes(model)}"
+        info["not_comparable"] = why
+        return [CheckResult(prefix, True, None, cond, f"not comparable: {why}")], info
     try:
-        theirs = np.asarray(champion.model.predict_proba(frame)[:, 1], dtype=float)
+        theirs = task.predict(champion.model, frame)
     except Exception as exc:  # the champion cannot score this data: an error, not a pass
         why = f"{champion.label} could not score this run's test rows: {exc.__class__.__name__}: {exc}"
         info["error"] = why
         return [CheckResult(prefix, False, None, cond, why)], info
     config, threshold = params.gates.model.non_inferiority, params.evaluate.threshold
     try:
-        intervals = paired_bootstrap(
-            y, challenger, theirs, threshold, METRICS, config.resamples, config.confidence, config.seed
+        if len(np.unique(y)) < 2:
+            raise ValueError("a comparison needs both classes among the rows (two distinct labels at least)")
+        intervals = paired_intervals(
+            task.strata(y),
+            task.scorer(y, challenger, threshold),
+            task.scorer(y, theirs, threshold),
+            task.bootstrapped,
+            task.lower_is_better,
+            config.resamples,
+            config.confidence,
+            config.seed,
         )
     except Exception as exc:  # e.g. one class only among the rows
         info["error"] = f"could not run: {exc.__class__.__name__}: {exc}"
         return [CheckResult(prefix, False, None, cond, info["error"])], info
-    info.update({k: round(v, 6) for k, v in score_metrics(y, theirs, threshold).items()})
+    info.update({k: round(v, 6) for k, v in task.point_metrics(y, theirs, threshold).items()})
     info["rows"], info["confidence"] = len(y), config.confidence
     info["comparison"] = {}
     checks = []
+    margins = config.margins(task)
     for name, interval in intervals.items():
         entry = {"delta": interval.delta, "low": interval.low, "high": interval.high}
-        if name in config.metrics:
-            margin = config.metrics[name].margin
+        if name in margins:
+            margin = margins[name]
             verdict = interval.verdict(margin)
             entry |= {"margin": margin, "verdict": verdict}
             worse, unsure = verdict == "worse", verdict == INCONCLUSIVE

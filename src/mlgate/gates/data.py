@@ -7,11 +7,10 @@ import pandas as pd
 
 from mlgate.config import CheckConfig, Params
 from mlgate.data.io import read_raw
-from mlgate.data.target import encode_target
 from mlgate.errors import MlgateError
 from mlgate.gates import checks
 from mlgate.gates.chance import Chance, between
-from mlgate.gates.common import dataset, guarded, labeled, sample
+from mlgate.gates.common import conflicting_share, dataset, guarded, labeled, sample
 from mlgate.gates.html import write_outputs  # noqa: F401  (re-exported: callers import it from here)
 from mlgate.gates.reference import Reference, file_sha256, load_reference
 from mlgate.gates.result import CheckResult, GateReport
@@ -24,7 +23,7 @@ def _class_balance(frame: pd.DataFrame, params: Params, config: CheckConfig) -> 
     """The minority class's share of the labeled rows: either class may be the majority."""
     floor = config.condition("min_minority_ratio")
     condition = f"minority class share of labeled rows >= {floor}"
-    column = frame[params.data.target]
+    column, task = frame[params.data.target], params.data.kind
     found = column.dropna().unique().tolist()
     if len(found) == 1:
         return CheckResult(
@@ -36,14 +35,12 @@ def _class_balance(frame: pd.DataFrame, params: Params, config: CheckConfig) -> 
             config.blocking,
         )
     try:
-        labels = encode_target(column, params.data).dropna()
+        labels = task.encode(column, params.data).dropna()
     except MlgateError as exc:
         return CheckResult("class_balance", False, None, condition, str(exc), config.blocking)
     unlabeled = len(column) - len(labels)
-    positive = float(labels.mean())
-    minority = min(positive, 1 - positive)
+    minority, message = task.balance(labels, params.data)
     ok = minority >= floor
-    message = f"{positive:.2%} of {len(labels)} labeled rows are positive ({params.data.positive!r})"
     if unlabeled:
         message += f"; {unlabeled} unlabeled rows not counted"
     return CheckResult(
@@ -83,12 +80,9 @@ def _percent_of_nulls(raw: pd.DataFrame, reference: pd.DataFrame | None, config:
 
 
 def _conflicting_labels(data: pd.DataFrame, params: Params, config: CheckConfig) -> CheckResult:
-    """Share of labeled rows whose exact features also occur with the other label (a pandas group-by:
-    deepchecks' ConflictingLabels hashes rows in Python and took ~2 s on 50k rows)."""
+    """Share of labeled rows whose exact features also occur with another label."""
     limit = config.condition("max_ratio")
-    features = params.data.features_of(data.columns)
-    labels = data.groupby(features, dropna=False, sort=False)[params.data.target].transform("nunique")
-    ratio = float((labels > 1).mean()) if len(data) else 0.0
+    ratio = conflicting_share(data, params.data)
     return CheckResult(
         "conflicting_labels",
         ratio <= limit,
@@ -125,6 +119,7 @@ def run_deepcheck(
     model=None,
     display: bool = False,
     chance: Chance = Chance(),
+    classes: tuple | None = (0, 1),  # deepchecks' model_classes: the task's
 ) -> tuple[CheckResult, object | None]:
     """Run one deepchecks check; a check that cannot run is a failed check that says why.
 
@@ -138,7 +133,9 @@ def run_deepcheck(
         if not isinstance(check, TrainTestCheck):
             datasets = datasets[-1:]
         # binary classes stated, so a single-class label fails class_balance, not every check
-        result = check.run(*datasets, model=model, model_classes=[0, 1], with_display=display)
+        result = check.run(
+            *datasets, model=model, model_classes=list(classes) if classes else None, with_display=display
+        )
         verdicts = result.conditions_results
         passed = all(v.is_pass() for v in verdicts)
         message = " ".join(str(verdicts[0].details).split()) if verdicts else ""
@@ -174,8 +171,8 @@ def _run_data_gate(
     display: bool = False,
 ) -> tuple[GateReport, list]:
     """All enabled data checks (code defaults, params.yaml overrides); returns the report and deepchecks results."""
-    gate = params.gates.data
-    enabled = {name: c for name, c in gate.checks.items() if c.enabled}
+    gate, task = params.gates.data, params.data.kind
+    enabled = {name: c for name, c in gate.checks.items() if c.enabled and name not in task.data_checks_skipped}
     rev = reference_rev or gate.reference_rev
     report = GateReport("data", info={"data": str(params.data.path), "reference_rev": rev})
     if raw is None:
@@ -222,11 +219,19 @@ def _run_data_gate(
             return
         try:
             datasets = [dataset(f, params) for f in frames]
-            level = between(*datasets) if len(datasets) == 2 else Chance()
+            level = between(*datasets, task) if len(datasets) == 2 else Chance()
         except Exception as exc:
             return _fail_all(report, enabled, names, f"could not build the dataset: {exc}")
         for name in names:
-            verdict, result = run_deepcheck(name, enabled[name], *datasets, seed=seed, display=display, chance=level)
+            verdict, result = run_deepcheck(
+                name,
+                enabled[name],
+                *datasets,
+                seed=seed,
+                display=display,
+                chance=level,
+                classes=task.deepchecks_classes,
+            )
             report.checks.append(verdict)
             if result is not None:
                 results.append(result)
@@ -243,7 +248,7 @@ def _run_data_gate(
             guarded("conflicting_labels", "ratio", config, lambda: _conflicting_labels(data, params, config))
         )
     run_all("raw", data)
-    run_all("raw_sample", sample(data, rows, target, seed))
+    run_all("raw_sample", sample(data, rows, target, seed, task))
     if _scoped(enabled, "split") or "train_test_samples_mix" in enabled:
         try:
             train, test = split(data.drop_duplicates().reset_index(drop=True), params)
@@ -261,7 +266,7 @@ def _run_data_gate(
                         "train_test_samples_mix", "ratio", config, lambda: _samples_mix(train, test, params, config)
                     )
                 )
-            run_all("split", sample(train, rows, target, seed), sample(test, rows, target, seed))
+            run_all("split", sample(train, rows, target, seed, task), sample(test, rows, target, seed, task))
     names = _scoped(enabled, "reference")
     if names and ref is not None:
         if ref.error:
@@ -273,8 +278,8 @@ def _run_data_gate(
         else:
             run_all(
                 "reference",
-                sample(labeled(ref.frame, params.data), rows, target, seed),
-                sample(data, rows, target, seed),
+                sample(labeled(ref.frame, params.data), rows, target, seed, task),
+                sample(data, rows, target, seed, task),
             )
     return report, results
 

@@ -1,6 +1,7 @@
-"""The model gate: absolute floors, a trivial baseline, overfit, calibration, deepchecks model checks, and
-non-inferiority against each champion (the base revision's model, the production model) scored on this
-run's test rows, judged by paired bootstrap intervals (gates/compare.py)."""
+"""The model gate: absolute floors, a trivial baseline, overfit, calibration (or residual bias), prediction drift,
+and non-inferiority against each champion (the base revision's model, the production model) scored on this
+run's test rows, judged by paired bootstrap intervals (gates/compare.py). The task (mlgate/task.py) gives the
+metrics, the baseline and which checks apply."""
 
 from __future__ import annotations
 
@@ -9,18 +10,18 @@ import json
 import numpy as np
 import pandas as pd
 
-from mlgate.config import LOWER_IS_BETTER, CheckConfig, Params
+from mlgate.config import CheckConfig, Params
 from mlgate.explain.gate import add_to_gate
 from mlgate.fingerprint import model_sha256
 from mlgate.gates.baseline import Champion
-from mlgate.gates.chance import ks_level
 from mlgate.gates.common import dataset, guarded, sample
 from mlgate.gates.compare import compare
 from mlgate.gates.reference import file_sha256
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
-from mlgate.pipeline.metrics import brier_skill, normalised_lift
 from mlgate.versioning import data_md5
+
+SHOWN = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "r2": "R²"}  # how a message names a metric
 
 
 def _at_least(name: str, value: float, floor: float, what: str) -> CheckResult:
@@ -29,9 +30,9 @@ def _at_least(name: str, value: float, floor: float, what: str) -> CheckResult:
 
 
 def _floors(metrics: dict, params: Params) -> list[CheckResult]:
-    gate, out = params.gates.model, []
+    gate, out, task = params.gates.model, [], params.data.kind
     for name, floor in gate.thresholds.items():
-        if name in LOWER_IS_BETTER:
+        if name in task.lower_is_better:
             ok = metrics[name] <= floor
             out.append(
                 CheckResult(
@@ -44,28 +45,31 @@ def _floors(metrics: dict, params: Params) -> list[CheckResult]:
             )
         else:
             out.append(_at_least(f"min_{name}", metrics[name], floor, name))
-    prevalence = metrics["prevalence"]
-    lift = normalised_lift(metrics["pr_auc"], prevalence)
+    lift, condition, message = task.baseline(metrics)
     out.append(
         CheckResult(
             "beats_baseline",
             lift >= gate.baseline_margin,
             round(lift, 6),
-            f"(PR-AUC - p) / (1 - p) >= {gate.baseline_margin}, p = prevalence",
-            f"PR-AUC {metrics['pr_auc']:.4f} vs the trivial baseline {prevalence:.4f}: normalised lift {lift:.4f}",
+            condition.format(margin=gate.baseline_margin),
+            message,
         )
     )
     return out
 
 
 def overfit_gap(metrics: dict, y: np.ndarray | None, scores: np.ndarray | None, params: Params) -> CheckResult:
-    """Train PR-AUC - test PR-AUC <= max_overfit_gap, where the test rows can tell: on a few hundred rows the
-    test PR-AUC moves by more than the limit. A gap past the limit fails only when even the upper end of the
-    test PR-AUC's bootstrap interval (gates.model.non_inferiority's settings) is further below train."""
-    limit, train, test = params.gates.model.max_overfit_gap, metrics["train_pr_auc"], metrics["pr_auc"]
+    """Train - test of the task's headline metric (binary PR-AUC) <= max_overfit_gap, where the test rows can
+    tell: on a few hundred rows the test metric moves by more than the limit. A gap past the limit fails only when
+    even the upper end of the test metric's bootstrap interval (gates.model.non_inferiority's settings) is further
+    below train."""
+    task = params.data.kind
+    name = task.headline
+    shown = SHOWN.get(name, name)
+    limit, train, test = params.gates.model.max_overfit_gap, metrics[f"train_{name}"], metrics[name]
     gap = train - test
-    condition = f"train - test PR-AUC <= {limit}, beyond the test rows' noise (the upper end of its interval)"
-    message = f"train PR-AUC {train:.4f} - test {test:.4f}"
+    condition = f"train - test {shown} <= {limit}, beyond the test rows' noise (the upper end of its interval)"
+    message = f"train {shown} {train:.4f} - test {test:.4f}"
     if gap <= limit:
         return CheckResult("overfit_gap", True, round(gap, 6), condition, message)
     fix = (
@@ -74,15 +78,14 @@ def overfit_gap(metrics: dict, y: np.ndarray | None, scores: np.ndarray | None, 
     )
     if y is None or scores is None:
         return CheckResult("overfit_gap", False, round(gap, 6), condition, message + " (no test scores)" + fix)
-    from mlgate.evidence.bootstrap import metric_intervals
+    from mlgate.evidence.bootstrap import intervals_of
 
     config = params.gates.model.non_inferiority
-    high = metric_intervals(y, scores, params.evaluate.threshold, config.resamples, config.confidence, config.seed)[
-        "pr_auc"
-    ]["high"]
+    scorer = task.scorer(y, scores, params.evaluate.threshold)
+    high = intervals_of(task.strata(y), scorer, (name,), config.resamples, config.confidence, config.seed)[name]["high"]
     resolved = train - high > limit
     message += (
-        f": the {config.confidence:.0%} interval of the test PR-AUC on {len(y)} test rows reaches {high:.4f}, "
+        f": the {config.confidence:.0%} interval of the test {shown} on {len(y)} test rows reaches {high:.4f}, "
         f"train - that = {train - high:.4f} {'>' if resolved else '<='} {limit}"
     )
     return CheckResult("overfit_gap", not resolved, round(gap, 6), condition, message + (fix if resolved else ""))
@@ -91,16 +94,20 @@ def overfit_gap(metrics: dict, y: np.ndarray | None, scores: np.ndarray | None, 
 def _calibration(metrics: dict, params: Params) -> CheckResult:
     config = params.gates.model.checks["calibration"]
     floor = config.condition("min_brier_skill")
-    skill = brier_skill(metrics["brier"], metrics["prevalence"])
+    skill, condition, message = params.data.kind.calibration(metrics)
     return CheckResult(
-        "calibration",
-        skill >= floor,
-        round(skill, 6),
-        f"Brier skill 1 - Brier / (p (1 - p)) >= {floor}",
-        f"Brier {metrics['brier']:.4f} vs {metrics['prevalence'] * (1 - metrics['prevalence']):.4f} for a constant "
-        f"prevalence guess: skill {skill:.4f}",
-        config.blocking,
+        "calibration", skill >= floor, round(skill, 6), f"{condition} >= {floor}", message, config.blocking
     )
+
+
+def _residual_bias(y: np.ndarray | None, values: np.ndarray | None, params: Params) -> CheckResult:
+    config = params.gates.model.checks["residual_bias"]
+    limit = config.condition("max_ratio")
+    condition = f"|mean residual| / target std <= {limit} (or the 1 % noise of a mean of these residuals)"
+    if y is None or values is None:
+        return CheckResult("residual_bias", False, None, condition, "no test predictions", config.blocking)
+    ratio, held, message = params.data.kind.residual_bias(y, values, limit)
+    return CheckResult("residual_bias", ratio <= held, round(ratio, 6), condition, message, config.blocking)
 
 
 def run_model_gate(*args, **kwargs) -> tuple[GateReport, list]:
@@ -135,8 +142,10 @@ def _run_model_gate(
     report.info["data_md5"] = data_md5()
     report.info["data_sha256"] = file_sha256(params.data.path)
 
+    task = params.data.kind
+    report.info["task"] = task.name
     report.checks += _guarded_list("metric_floors", "floors", lambda: _floors(metrics, params))
-    checks = {n: c for n, c in gate.checks.items() if c.enabled}
+    checks = {n: c for n, c in gate.checks.items() if c.enabled and n in task.model_checks}
     if "calibration" in checks:
         report.checks.append(
             guarded("calibration", "Brier skill", checks["calibration"], lambda: _calibration(metrics, params))
@@ -145,13 +154,17 @@ def _run_model_gate(
     target = params.data.target
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     features = params.data.features_of(test.columns)
-    y = test[target].to_numpy().astype(int)
-    model, scores = None, None
+    model, scores, y = None, None, None
     try:
         model = load_model(params.train.model_dir, params.train.trusted_types)
-        scores = np.asarray(model.predict_proba(test[features])[:, 1], dtype=float)
+        y = task.truth(test[target], model)
+        scores = task.predict(model, test[features])
     except Exception as exc:  # every comparison then fails, saying why
         report.info["scoring_error"] = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+    if "residual_bias" in checks:
+        report.checks.append(
+            guarded("residual_bias", "ratio", checks["residual_bias"], lambda: _residual_bias(y, scores, params))
+        )
     report.checks += _guarded_list(
         "overfit_gap", f"<= {gate.max_overfit_gap}", lambda: [overfit_gap(metrics, y, scores, params)]
     )
@@ -163,12 +176,12 @@ def _run_model_gate(
         champions.append(("regression_vs_production", "production", production))
     for prefix, key, champion in champions:
         sides = (
-            f"both scored on this run's {len(y)} test rows, data {md5}; this run's model {sha} learned "
+            f"both scored on this run's {len(test)} test rows, data {md5}; this run's model {sha} learned "
             f"from data {md5}, {champion.label} from data {_short_hash(champion.info.get('data_md5'))}"
         )
         if scores is None:
             sides = f"this run's model could not score its test rows: {report.info['scoring_error']}"
-        found, info = compare(prefix, champion, y, scores, test[features], sides, params)
+        found, info = compare(prefix, champion, y, scores, test[features], sides, params, model)
         report.checks += found
         report.info[key] = info
 
@@ -180,8 +193,8 @@ def _run_model_gate(
         try:
             if model is None:
                 raise ValueError(f"this run's model could not score its test rows: {report.info['scoring_error']}")
-            train = sample(pd.read_parquet(params.prepare.output_dir / "train.parquet"), rows, target, seed)
-            test = sample(test, rows, target, seed)
+            train = sample(pd.read_parquet(params.prepare.output_dir / "train.parquet"), rows, target, seed, task)
+            test = sample(test, rows, target, seed, task)
             if config is not None:
                 report.checks.append(
                     guarded(
@@ -199,22 +212,22 @@ def _run_model_gate(
 
 
 def _prediction_drift(model, train: pd.DataFrame, test: pd.DataFrame, params: Params, config: CheckConfig):
-    """Kolmogorov-Smirnov distance between the train and test score distributions (deepchecks' PredictionDrift
-    measure, computed with scipy so the gate needs no deepchecks import unless figures are asked for)."""
-    from scipy.stats import ks_2samp
-
+    """The train and test predictions' distance: KS of scores or values (deepchecks' PredictionDrift measure,
+    computed with scipy so the gate needs no deepchecks import unless figures are asked for), Cramér's V of the
+    predicted classes for multiclass."""
+    task = params.data.kind
     features = params.data.features_of(test.columns)
-    score = float(
-        ks_2samp(model.predict_proba(train[features])[:, 1], model.predict_proba(test[features])[:, 1]).statistic
+    score, chance, measure, message = task.prediction_drift(
+        task.predict(model, train[features]), task.predict(model, test[features])
     )
-    chance = ks_level(len(train), len(test))
     limit = max(config.condition("max_score"), chance)
     return CheckResult(
         "prediction_drift",
         score < limit,
         round(score, 6),
-        f"train/test prediction drift (KS) < {round(limit, 4)} (max_score, or the 1 % chance level at these sizes)",
-        f"KS distance of train and test scores {score:.4f} ({len(train)} / {len(test)} rows)",
+        f"train/test prediction drift ({measure}) < {round(limit, 4)} (max_score, or the 1 % chance level at these "
+        "sizes)",
+        f"{message} ({len(train)} / {len(test)} rows)",
         config.blocking,
     )
 
@@ -223,10 +236,17 @@ def _figures(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
     """deepchecks' own calibration and prediction-drift figures for the HTML report (verdicts are ours)."""
     from mlgate.gates.checks import dc
 
+    task = params.data.kind
     datasets = dataset(train, params), dataset(test, params)
-    checks = (dc.CalibrationScore(), dc.PredictionDrift(random_state=params.gates.data.seed))
+    checks = (dc.CalibrationScore(),) if "calibration" in task.model_checks else ()
+    checks += (dc.PredictionDrift(random_state=params.gates.data.seed),)
+    classes = task.deepchecks_classes
     return [
-        c.run(*datasets[-1:] if isinstance(c, dc.CalibrationScore) else datasets, model=model, model_classes=[0, 1])
+        c.run(
+            *datasets[-1:] if isinstance(c, dc.CalibrationScore) else datasets,
+            model=model,
+            model_classes=list(classes) if classes else None,
+        )
         for c in checks
     ]
 

@@ -126,7 +126,8 @@ def run_monitor(
         if missing:
             raise MlgateError(f"features {missing} missing from the log or the reference")
         ref = _sample(ref, config.sample_rows, config.seed).reset_index(drop=True)
-        ref_scores = model.predict_proba(ref[names])[:, 1]
+        # the number the log keeps per row: a score, the top class's probability, a value
+        ref_scores = params.data.kind.log_score(model, ref[names])
     except Exception as exc:  # fail closed: nothing to compare with is a failed check, said as such
         why = f"no reference: {exc.__class__.__name__}: {exc}"[:300]
         for name in sorted(set(checks) - {"log_rows", "performance"}):
@@ -146,16 +147,33 @@ def run_monitor(
             )
             report.checks.append(verdict)
             results += [result] if result is not None else []
-        if "estimated_performance" in checks:
+        if "estimated_performance" in checks and not params.data.kind.estimates_without_labels:
+            report.checks.append(
+                _not_for_task(params, "estimated_performance", "no method estimates it without labels")
+            )
+        elif "estimated_performance" in checks:
             unlabeled = live[live["mlgate_label"].isna()][SCORE].to_numpy(float)
             report.checks.append(
                 _estimated(
-                    ref_scores, unlabeled, params.gates.model.regression_metrics, checks["estimated_performance"], info
+                    ref_scores,
+                    unlabeled,
+                    params.gates.model.tracked(params.data.kind),
+                    checks["estimated_performance"],
+                    info,
                 )
             )
-    if "performance" in checks:
+    if "performance" in checks and not params.data.kind.measured_from_feedback:
+        why = "the prediction log keeps one number per row, not what its metrics need"
+        report.checks.append(_not_for_task(params, "performance", why))
+    elif "performance" in checks:
         report.checks.append(_real(params, live, checks["performance"], info, model_dir))
     return report, results
+
+
+def _not_for_task(params: Params, name: str, why: str) -> CheckResult:
+    """A check this task has no method for: said as such, never a silent pass of a number."""
+    task = params.data.kind.name
+    return CheckResult(name, True, None, "-", f"not available for task {task}: {why}", False)
 
 
 def _log_rows(rows: int, config: CheckConfig) -> CheckResult:
@@ -300,7 +318,7 @@ def _real(params: Params, live: pd.DataFrame, config: CheckConfig, info: dict, m
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         why = f"could not run: {exc.__class__.__name__}: {exc}"[:300]
         return CheckResult("performance", False, None, condition, why, config.blocking)
-    metrics = params.gates.model.regression_metrics
+    metrics = params.gates.model.tracked(params.data.kind)
     info["measured"] = {
         "live": current,
         "evaluated": {m: evaluated.get(m) for m in metrics},

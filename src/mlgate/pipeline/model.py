@@ -1,8 +1,9 @@
 """The sklearn Pipeline: preprocessing plus the estimator named in params.yaml.
 
-`train.estimator` is a built-in name or `module:function`, a factory in the user's own code
-(src/project/model.py): factory(config: TrainConfig, spec: FeatureSpec) returns a classifier,
-which gets the template's preprocessing in front, or a full sklearn Pipeline, used as it is.
+`train.estimator` is a built-in name (the task's class of that family: a classifier or a regressor) or
+`module:function`, a factory in the user's own code (src/project/model.py): factory(config: TrainConfig,
+spec: FeatureSpec) returns an estimator, which gets the template's preprocessing in front, or a full sklearn
+Pipeline, used as it is.
 """
 
 from __future__ import annotations
@@ -14,28 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlgate.config import TrainConfig
 from mlgate.errors import MlgateError
 from mlgate.features import FeatureSpec
+from mlgate.task import TASKS, Task
 
-ESTIMATORS: dict[str, type] = {
-    "hist_gradient_boosting": HistGradientBoostingClassifier,
-    "random_forest": RandomForestClassifier,
-    "logistic_regression": LogisticRegression,
-}
 PROJECT_CODE = Path("src")  # the project's own packages (src/project/), ahead of any installed copy
 
 Factory = Callable[[TrainConfig, FeatureSpec], Any]
 
 
-def make_estimator(config: TrainConfig) -> Any:
-    cls = ESTIMATORS[config.estimator]
+def make_estimator(config: TrainConfig, task: Task = TASKS["binary"]) -> Any:
+    try:
+        cls = task.estimator_class(config.estimator)
+    except ValueError as exc:
+        raise MlgateError(f"params.yaml: {exc}") from exc
     valid = cls().get_params()
     unknown = sorted(set(config.hyperparams) - set(valid))
     if unknown:
@@ -65,7 +63,7 @@ def load_factory(path: str) -> Factory:
     return factory
 
 
-def user_model(config: TrainConfig, spec: FeatureSpec) -> Any:
+def user_model(config: TrainConfig, spec: FeatureSpec, task: Task = TASKS["binary"]) -> Any:
     """Call the user's factory and check what it returned can be trained and scored."""
     try:
         model = load_factory(config.estimator)(config, spec)
@@ -73,11 +71,12 @@ def user_model(config: TrainConfig, spec: FeatureSpec) -> Any:
         raise
     except Exception as exc:
         raise MlgateError(f"train.estimator: {config.estimator} raised {exc.__class__.__name__}: {exc}") from exc
-    missing = [m for m in ("fit", "predict_proba") if not hasattr(model, m)]
+    missing = [m for m in ("fit", task.pyfunc_predict_fn) if not hasattr(model, m)]
     if missing:
+        kind = "regressor" if task.pyfunc_predict_fn == "predict" else "classifier"
         raise MlgateError(
             f"train.estimator: {config.estimator} returned {type(model).__name__}, which has no "
-            f"{'/'.join(missing)} (expected a scikit-learn classifier or Pipeline)"
+            f"{'/'.join(missing)} (expected a scikit-learn {kind} or Pipeline for task {task.name})"
         )
     return model
 
@@ -94,9 +93,9 @@ def preprocessor(spec: FeatureSpec) -> ColumnTransformer:
     )
 
 
-def build_pipeline(config: TrainConfig, spec: FeatureSpec) -> Pipeline:
-    """The template's preprocessing, then the estimator; a factory's own Pipeline replaces both."""
-    estimator = user_model(config, spec) if config.is_factory else make_estimator(config)
+def build_pipeline(config: TrainConfig, spec: FeatureSpec, task: Task = TASKS["binary"]) -> Pipeline:
+    """The template's preprocessing, then the task's estimator; a factory's own Pipeline replaces both."""
+    estimator = user_model(config, spec, task) if config.is_factory else make_estimator(config, task)
     if isinstance(estimator, Pipeline):
         return estimator
     return Pipeline([("preprocess", preprocessor(spec)), ("model", estimator)])

@@ -14,10 +14,17 @@ def summarize(params: Params) -> str:
         raise MlgateError(f"{path}: no metrics yet (run `make run` or `dvc repro`)")
     metrics = json.loads(path.read_text())
     lines = ["", "mlgate run summary", "------------------"]
-    lines += [f"  {k:<10} {metrics[k]:.4f}" for k in ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")]
+    task = params.data.kind
+    width = max(10, *(len(k) for k in task.metrics))
+    lines += [f"  {k:<{width}} {metrics[k]:.4f}" for k in task.metrics if isinstance(metrics.get(k), int | float)]
+    if task.threshold_applies:
+        lines.append(
+            f"  threshold  {metrics['threshold']}  (test rows: {metrics['n_test']}, "
+            f"positive share {metrics['prevalence']:.2%})"
+        )
+    else:
+        lines.append(f"  task       {task.name}  (test rows: {metrics['n_test']})")
     lines += [
-        f"  threshold  {metrics['threshold']}  (test rows: {metrics['n_test']}, "
-        f"positive share {metrics['prevalence']:.2%})",
         "",
         f"  model      {params.train.model_dir}/ (MLflow format)",
         f"  metrics    {path}   plots: {params.evaluate.plots_dir}/ (dvc plots show)",

@@ -33,17 +33,19 @@ def run(params: Params) -> None:
     train = pd.read_parquet(params.prepare.output_dir / "train.parquet")
     spec = feature_spec(train, params.data)
     X, y = train[spec.columns], train[params.data.target]
-    model = build_pipeline(params.train, spec).fit(X, y)
+    task = params.data.kind
+    model = build_pipeline(params.train, spec, task).fit(X, y)
+    predicted = task.predict(model, X.head(5))
 
     example = X.head(5)
     # Integers are declared as doubles so a missing value at inference is not a schema error.
     as_float = example.astype({c: "float64" for c in spec.numeric})
     kwargs = {
-        "signature": infer_signature(as_float, model.predict_proba(example)[:, 1]),
+        "signature": infer_signature(as_float, predicted),
         "input_example": as_float,
         "serialization_format": "skops",
         "skops_trusted_types": trusted_types(model, params.train.trusted_types),
-        "pyfunc_predict_fn": "predict_proba",
+        "pyfunc_predict_fn": task.pyfunc_predict_fn,  # what MLflow's own server answers with
         "pip_requirements": model_requirements(),
     }
     model_dir = params.train.model_dir
@@ -59,12 +61,17 @@ def run(params: Params) -> None:
         "model_name": params.mlflow.model_name,
         "data_md5": data_md5(),
         "id_column": params.data.id_column,  # the server accepts, echoes and logs it; never a feature
+        "task": task.name,  # what the server answers: a score, a class and its probabilities, or a value
     }
+    if (classes := task.classes(model)) is not None:
+        serving["classes"] = classes
     (model_dir / SERVING_FILE).write_text(json.dumps(serving, indent=2))
-    # A known request and its answer: every deploy's smoke test checks the served scores against it.
+    # A known request and its answer: every deploy's smoke test checks the served numbers (`field` of each
+    # prediction: the score, the top class's probability or the value) against it.
     smoke = {
         "records": json.loads(example.to_json(orient="records")),
-        "scores": [float(s) for s in model.predict_proba(example)[:, 1]],
+        "scores": [task.smoke_value(v) for v in predicted],
+        "field": task.smoke_field,
     }
     (model_dir / SMOKE_FILE).write_text(json.dumps(smoke, indent=2))
 

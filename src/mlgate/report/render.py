@@ -110,12 +110,19 @@ def metrics_table(inputs: ReportInputs) -> str:
         notes.append(f"Production {model} not comparable: {why}.")
     else:
         notes.append(f"Production: {text(prod.get('model', '?'))}, scored on this PR's test set.")
-    notes.append("▲ better, ▼ worse (lower is better for brier).")
+    lower = [name for name in METRIC_NAMES if name in LOWER_IS_BETTER and name in inputs.metrics] or ["brier"]
+    notes.append(f"▲ better, ▼ worse (lower is better for {', '.join(lower)}).")
     return "\n".join(rows) + "\n\n" + " ".join(notes)
 
 
 def _signed(value: float) -> str:
     return f"{value:+.4f}"
+
+
+def _flipped(inputs: ReportInputs) -> str:
+    """The lower-is-better metrics of this run, whose differences are shown with the sign flipped."""
+    lower = [name for name in METRIC_NAMES if name in LOWER_IS_BETTER and name in inputs.metrics] or ["brier"]
+    return " and ".join(f"{name}'s" for name in lower)
 
 
 def comparison_table(inputs: ReportInputs) -> str:
@@ -140,7 +147,8 @@ def comparison_table(inputs: ReportInputs) -> str:
     ]
     note = (
         f"Paired bootstrap over the same test rows ({level} interval of the difference). A metric is worse when the "
-        "whole interval is below -margin, inconclusive when it reaches below it; brier's sign is flipped (+ is better)."
+        "whole interval is below -margin, inconclusive when it reaches below it; "
+        f"{_flipped(inputs)} sign is flipped (+ is better)."
     )
     return "\n".join(head + rows) + "\n\n" + note
 

@@ -55,6 +55,23 @@ class Prediction(BaseModel):
     positive: bool = Field(description="score >= threshold")
 
 
+class ClassPrediction(BaseModel):
+    label: str | int | float | bool = Field(description="the most probable class")
+    score: float = Field(description="its probability")
+    probabilities: dict[str, float] = Field(description="each class's probability")
+
+
+class ValuePrediction(BaseModel):
+    value: float = Field(description="the predicted value")
+
+
+ANSWERS: dict[str, type[BaseModel]] = {
+    "binary": Prediction,
+    "multiclass": ClassPrediction,
+    "regression": ValuePrediction,
+}
+
+
 class PredictResponse(BaseModel):
     predictions: list[Prediction]
     threshold: float
@@ -62,12 +79,23 @@ class PredictResponse(BaseModel):
     request_id: str = Field(description="this request's id in the prediction log (the feedback key without an id)")
 
 
-def _response_model(id_column: str | None) -> type[PredictResponse]:
-    """PredictResponse whose predictions echo the record's id column, when the model has one."""
-    if not id_column:
+def _response_model(id_column: str | None, task: str = "binary") -> type[PredictResponse]:
+    """PredictResponse with the task's prediction (ANSWERS), echoing the record's id column when the model has
+    one."""
+    answer = ANSWERS.get(task, Prediction)
+    if not id_column and answer is Prediction:
         return PredictResponse
-    prediction = create_model("Prediction", __base__=Prediction, __config__=BY_COLUMN, row_id=id_field(id_column))
-    return create_model("PredictResponse", __base__=PredictResponse, predictions=(list[prediction], ...))
+    if id_column:
+        answer = create_model(answer.__name__, __base__=answer, __config__=BY_COLUMN, row_id=id_field(id_column))
+    return create_model("PredictResponse", __base__=PredictResponse, predictions=(list[answer], ...))
+
+
+def _task(model_dir: Path) -> str:
+    """The bundle's task (serving.json; binary for bundles from before tasks, or when unreadable)."""
+    try:
+        return str(serving_settings(model_dir).get("task", "binary"))
+    except Exception:
+        return "binary"
 
 
 class Problem(BaseModel):
@@ -151,7 +179,7 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
     record = record_model(schema, id_column=id_column)
     lax_record = record_model(schema, strict=False, name="LaxRecord", id_column=id_column)
     predict_request = predict_request_model(record, MAX_BATCH)
-    predict_response = _response_model(id_column)
+    predict_response = _response_model(id_column, _task(model_dir))
     lax_rows = TypeAdapter(list[lax_record])  # type: ignore[valid-type]
 
     @asynccontextmanager
@@ -201,11 +229,15 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
             return _error(503, state["error"])
         return state["model"]
 
-    async def score(records: list[dict]) -> list[float]:
+    async def score(records: list[dict]) -> list:
+        """The task's prediction per record (a score, a probability row, a value); scores and top-class
+        probabilities join the score histogram."""
+        loaded = state["model"]
         values = await state["batcher"].score(records)
-        for v in values:
-            metrics.scores.observe(float(v))
-        return [float(v) for v in values]
+        if loaded.task.smoke_field == "score":
+            for v in values:
+                metrics.scores.observe(loaded.task.smoke_value(v))
+        return list(values)
 
     async def score_and_log(loaded: LoadedModel, rows: list[dict]) -> tuple[list[float], list, str]:
         """Scores of the rows without their ids, the ids taken off (None where not sent), the request id; the
@@ -215,8 +247,9 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         request_id = uuid.uuid4().hex
         if prediction_log is not None:
             logged = [{**row, id_column: _key(i)} for row, i in zip(rows, ids, strict=True)] if id_column else rows
-            decisions = [v >= loaded.threshold for v in values]
-            prediction_log.record(logged, values, decisions, loaded.info["model_version"], request_id)
+            kept = [loaded.task.logged(v, loaded.classes, loaded.threshold) for v in values]
+            scores, decisions = [k[0] for k in kept], [k[1] for k in kept]
+            prediction_log.record(logged, scores, decisions, loaded.info["model_version"], request_id)
         return values, ids, request_id
 
     responses = {
@@ -235,7 +268,7 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         if isinstance(loaded, JSONResponse):
             return loaded
         values, ids, request_id = await score_and_log(loaded, [r.model_dump() for r in body.records])
-        predictions = [{"score": v, "positive": v >= loaded.threshold} for v in values]
+        predictions = [loaded.answer(v) for v in values]
         for prediction, row_id in zip(predictions, ids, strict=False):
             if row_id is not None:  # echoed when sent (unset fields are left out of the answer)
                 prediction[id_column] = row_id
@@ -248,8 +281,9 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
 
     @app.post("/invocations", responses=responses)
     async def invocations(request: Request):
-        """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; returns predict_proba rows (logged
-        like /predict's)."""
+        """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; answers as MLflow's own server does
+        for this model: predict_proba rows for a classifier, predicted values for a regressor (logged like
+        /predict's)."""
         loaded = ready_model()
         if isinstance(loaded, JSONResponse):
             return loaded
@@ -267,7 +301,7 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         except ValidationError as exc:
             return _error(422, _describe([{**e, "loc": ("rows", *e["loc"])} for e in exc.errors()]))
         values, _, _ = await score_and_log(loaded, clean)
-        return {"predictions": [[1 - v, v] for v in values]}
+        return {"predictions": [loaded.task.invocation(v) for v in values]}
 
     @app.get("/health")
     async def health() -> dict:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from mlgate.data.schema import FeatureSchema
 from mlgate.model_io import load_model, read_run
+from mlgate.task import TASKS, Task
 
 SERVING_FILE = "serving.json"
 SMOKE_FILE = "smoke.json"
@@ -25,10 +26,16 @@ class LoadedModel:
     threshold: float
     info: dict = field(default_factory=dict)
     id_column: str | None = None  # the row key a client may send with a record: echoed and logged, never scored
+    task: Task = TASKS["binary"]  # what an answer is: a score, a class and its probabilities, or a value
+    classes: list | None = None  # multiclass: the labels, in the order of the probabilities
 
     def scores(self, records: list[dict]) -> np.ndarray:
+        """The task's prediction per record: a score, a row of class probabilities, or a value."""
         frame = pd.DataFrame.from_records(records, columns=self.schema.names)
-        return self.model.predict_proba(frame)[:, 1]
+        return self.task.predict(self.model, frame)
+
+    def answer(self, value) -> dict:
+        return self.task.answer(value, self.classes, self.threshold)
 
 
 def serving_settings(model_dir: Path) -> dict:
@@ -45,7 +52,15 @@ def load(model_dir: Path) -> LoadedModel:
     serving = serving_settings(model_dir)
     example = json.loads((model_dir / "input_example.json").read_text())
     records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"]]
-    loaded = LoadedModel(model, schema, float(serving["threshold"]), id_column=serving.get("id_column"))
+    task = TASKS[serving.get("task", "binary")]  # bundles from before tasks are binary
+    loaded = LoadedModel(
+        model,
+        schema,
+        float(serving["threshold"]),
+        id_column=serving.get("id_column"),
+        task=task,
+        classes=task.classes(model),
+    )
     if not np.isfinite(loaded.scores(records)).all():
         raise ValueError("model returned non-finite scores on its own input example")
     run = read_run(model_dir)
@@ -57,5 +72,6 @@ def load(model_dir: Path) -> LoadedModel:
         "git_sha": os.environ.get("MLGATE_GIT_SHA", "unknown"),
         "build_time": os.environ.get("MLGATE_BUILD_TIME", "unknown"),
         "threshold": loaded.threshold,
+        "task": task.name,
     }
     return loaded
