@@ -15,7 +15,19 @@ from tests.conftest import edit_params
 def test_nothing_is_declared_by_default(workdir: Path):
     model = load_params(workdir / "params.yaml").gates.model
     assert model.behaviour.checks() == []
-    assert model.explain.enabled and model.explain.metric == "pr_auc"
+    assert model.explain.enabled and model.explain.metric is None  # the task's headline metric
+
+
+@pytest.mark.parametrize(
+    ("task", "metric"), [("binary", "pr_auc"), ("multiclass", "balanced_accuracy"), ("regression", "r2")]
+)
+def test_the_explanations_score_the_tasks_headline_metric_by_default(workdir: Path, task, metric):
+    from mlgate.explain.outputs import for_task
+
+    params = load_params(workdir / "params.yaml")
+    data = params.data.model_copy(update={"task": task, "positive": params.data.positive if task == "binary" else None})
+    outputs = for_task(params.model_copy(update={"data": data}))
+    assert outputs.metric == metric and outputs.stratify == (task != "regression")
 
 
 def test_declared_checks_get_their_names(workdir: Path):
