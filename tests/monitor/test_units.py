@@ -236,3 +236,28 @@ def test_cbpe_judges_a_drop_by_its_interval_at_the_windows_size():
     assert "worse" not in verdicts, verdicts
     blurred = np.clip(rng.beta(0.5, 12, 2000) * 0.2 + 0.02, 0, 1)  # scores that no longer separate
     assert expected_difference(blurred, reference, resamples=300)["pr_auc"].verdict(0.02) == "worse"
+
+
+def test_preflight_waits_for_a_release_and_its_log_green_and_in_one_line(tmp_path: Path):
+    """`mlgate monitor preflight`: no release, or a release whose log does not exist yet, is due=false and exit 0
+    (the scheduled monitor of a fresh repository is green)."""
+    from tests.conftest import FIXTURE_PARAMS
+
+    (tmp_path / "params.yaml").write_text(FIXTURE_PARAMS.read_text())
+    out = tmp_path / "github_output"
+
+    def preflight(model: str, log: str) -> tuple[int, str, str]:
+        out.write_text("")
+        env = {"MLGATE_MONITOR_MODEL": model, "MLGATE_MONITOR_LOG_URI": log, "GITHUB_OUTPUT": str(out)}
+        done = run_cli("monitor", "preflight", cwd=tmp_path, env=env)
+        return done.returncode, done.stdout.strip() + done.stderr.strip(), out.read_text()
+
+    code, said, output = preflight("", str(tmp_path / "log"))
+    assert (code, output) == (0, "due=false\n") and said.count("\n") == 0 and "no release" in said
+    code, said, output = preflight("outputs/production-model", str(tmp_path / "log"))
+    assert (code, output) == (0, "due=false\n") and f"no prediction log at {tmp_path / 'log'}" in said
+    plog = PredictionLog(_params(tmp_path).monitor)
+    plog.record([{"x": 1.0}], [0.1], [False], "v1", "r")
+    plog.flush()
+    code, said, output = preflight("outputs/production-model", str(tmp_path / "log"))
+    assert (code, output) == (0, "due=true\n"), said
