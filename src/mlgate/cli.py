@@ -610,6 +610,27 @@ def monitor_run(
     report.enforce()
 
 
+@monitor_app.command("preflight")
+def monitor_preflight(
+    model_dir: Annotated[
+        str,
+        typer.Option(
+            help="The release's model (`mlgate release production-model`); empty: no release.",
+            envvar="MLGATE_MONITOR_MODEL",
+        ),
+    ] = "",
+    params_file: ParamsOpt = "params.yaml",
+) -> None:
+    """due=true when a release runs in production and its prediction log exists; else due=false and one line
+    saying why (exit 0: a fresh repository's monitor is a green no-op). Written to $GITHUB_OUTPUT."""
+    from mlgate.github import write_output
+    from mlgate.monitor.preflight import due
+
+    ready, why = due(model_dir, load(params_file).monitor)
+    typer.echo(why)
+    write_output(due=str(ready).lower())
+
+
 @monitor_app.command("feedback")
 def monitor_feedback(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet: the id column (or request_id) and the target.")],

@@ -370,6 +370,10 @@ class MonitorConfig(_Strict):
     window: str = "7d"  # how far back `mlgate monitor run` reads (30m, 24h, 7d)
     sample_rows: int = Field(10_000, gt=0)  # rows the drift checks see (seeded sample)
     seed: int = Field(0, ge=0)
+    # Each limit is judged with the window's noise: drift must also be significant at 1 - confidence (a test at
+    # the window's size, Bonferroni over the features), a performance drop must hold over its whole interval.
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    resamples: int = Field(1000, ge=100)  # bootstrap resamples of the performance intervals
     checks: dict[str, CheckConfig] = Field(
         default_factory=lambda: {
             "log_rows": CheckConfig(min_rows=500),

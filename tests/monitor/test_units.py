@@ -13,9 +13,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mlgate.config import Params
 from mlgate.errors import MlgateError
+from mlgate.evidence.bootstrap import expected_metrics
 from mlgate.monitor import feedback, storage
 from mlgate.monitor.log import REQUEST_ID, TIME, PredictionLog
-from mlgate.monitor.performance import expected_metrics
 from mlgate.monitor.run import parse_window, run_monitor
 from tests.conftest import invoke_cli
 
@@ -198,3 +198,66 @@ def test_performance_is_judged_against_the_monitored_models_own_evaluation(tmp_p
     assert not check.passed and "vs 0.9500" in check.message, check.message
     assert released.info["measured"]["evaluated_from"] == str(production / "card.json")
     assert released.info["model_dir"] == str(production) and released.info["model_version"] == "v7"
+
+
+def test_every_monitor_command_reads_the_log_where_the_server_writes_it(tmp_path: Path, monkeypatch):
+    """MLGATE_MONITOR_LOG_URI moves the server's log (the image sets it); `monitor feedback` and `monitor run`
+    resolve the location by the same rule, or they read a log nobody writes (0 rows, every check failed)."""
+    from mlgate.monitor.log import open_log
+
+    params = _params(tmp_path)  # params.yaml's log_uri: tmp_path/log
+    (tmp_path / "params.yaml").write_text(
+        f"data: {{path: d.csv, target: outcome}}\nmonitor: {{log_uri: {tmp_path}/log}}\n"
+    )
+    monkeypatch.setenv("MLGATE_MONITOR_LOG_URI", str(tmp_path / "env-log"))
+    plog = open_log(str(tmp_path / "params.yaml"))
+    assert plog is not None and plog.config.log_uri == str(tmp_path / "env-log")
+    plog.record([{"x": 1.0, "key": f"k{i}"} for i in range(600)], [0.1] * 600, [False] * 600, "v1", "r")
+    plog.close()
+    (tmp_path / "labels.csv").write_text("key,outcome\nk1,yes\n")
+    rows, where = feedback.append(tmp_path / "labels.csv", params)
+    assert rows == 1 and where.startswith(str(tmp_path / "env-log"))
+    report, _ = run_monitor(params, window="1h", model_dir=tmp_path / "no-model")
+    assert report.info["log_uri"] == str(tmp_path / "env-log") and report.info["rows"] == 600
+    assert not (tmp_path / "log").exists()
+
+
+def test_cbpe_judges_a_drop_by_its_interval_at_the_windows_size():
+    """Same distribution, small window: the point estimate may move by more than the limit, its interval says
+    noise; a real loss of ranking power is beyond the interval, at the same size."""
+    from mlgate.evidence.bootstrap import expected_difference
+
+    rng = np.random.default_rng(3)
+    reference = rng.beta(0.5, 12, 10_000)
+    verdicts = []
+    for seed in range(5):
+        live = np.random.default_rng(seed).beta(0.5, 12, 2000)
+        verdicts.append(expected_difference(live, reference, resamples=300, seed=seed)["pr_auc"].verdict(0.02))
+    assert "worse" not in verdicts, verdicts
+    blurred = np.clip(rng.beta(0.5, 12, 2000) * 0.2 + 0.02, 0, 1)  # scores that no longer separate
+    assert expected_difference(blurred, reference, resamples=300)["pr_auc"].verdict(0.02) == "worse"
+
+
+def test_preflight_waits_for_a_release_and_its_log_green_and_in_one_line(tmp_path: Path):
+    """`mlgate monitor preflight`: no release, or a release whose log does not exist yet, is due=false and exit 0
+    (the scheduled monitor of a fresh repository is green)."""
+    from tests.conftest import FIXTURE_PARAMS
+
+    (tmp_path / "params.yaml").write_text(FIXTURE_PARAMS.read_text())
+    out = tmp_path / "github_output"
+
+    def preflight(model: str, log: str) -> tuple[int, str, str]:
+        out.write_text("")
+        env = {"MLGATE_MONITOR_MODEL": model, "MLGATE_MONITOR_LOG_URI": log, "GITHUB_OUTPUT": str(out)}
+        done = run_cli("monitor", "preflight", cwd=tmp_path, env=env)
+        return done.returncode, done.stdout.strip() + done.stderr.strip(), out.read_text()
+
+    code, said, output = preflight("", str(tmp_path / "log"))
+    assert (code, output) == (0, "due=false\n") and said.count("\n") == 0 and "no release" in said
+    code, said, output = preflight("outputs/production-model", str(tmp_path / "log"))
+    assert (code, output) == (0, "due=false\n") and f"no prediction log at {tmp_path / 'log'}" in said
+    plog = PredictionLog(_params(tmp_path).monitor)
+    plog.record([{"x": 1.0}], [0.1], [False], "v1", "r")
+    plog.flush()
+    code, said, output = preflight("outputs/production-model", str(tmp_path / "log"))
+    assert (code, output) == (0, "due=true\n"), said

@@ -100,3 +100,20 @@ def test_the_monitored_model_is_the_one_production_runs():
     assert monitor["env"]["MLGATE_MONITOR_VERSION"] == "${{ steps.production.outputs.production-version }}"
     assert steps.index(production) < steps.index(monitor)
     assert "MLFLOW" not in WORKFLOW.read_text()  # no job of it logs to, or needs credentials of, a tracking server
+
+
+def test_nothing_to_monitor_is_a_green_no_op_said_in_one_line():
+    """A fresh repository has no release and no log: the preflight says so and every step that would fail on
+    an empty log (repro, run, verdict) is skipped, so `finding` is empty and no issue job runs."""
+    steps = _load()["jobs"]["monitor"]["steps"]
+    ids = [s.get("id") for s in steps]
+    (preflight,) = [s for s in steps if s.get("id") == "preflight"]
+    assert preflight["run"] == "mlgate monitor preflight"
+    assert preflight["env"]["MLGATE_MONITOR_MODEL"] == "${{ steps.production.outputs.production-model }}"
+    assert ids.index("production") < ids.index("preflight")
+    gated = [s for s in steps if s.get("run") in ("make repro", "mlgate monitor run", "mlgate monitor verdict")]
+    assert len(gated) == 3
+    assert all("steps.preflight.outputs.due == 'true'" in s["if"] for s in gated)
+    assert all(steps.index(s) > steps.index(preflight) for s in gated)
+    for step in (preflight, *(s for s in gated if s["run"] == "mlgate monitor run")):  # where the server writes
+        assert step["env"]["MLGATE_MONITOR_LOG_URI"] == "${{ vars.MLGATE_MONITOR_LOG_URI }}"

@@ -214,3 +214,54 @@ def intervals_of(
         low, high = np.quantile(np.concatenate(draws[m]), [alpha, 1 - alpha])
         out[m] = {"value": round(float(point[m][0]), 6), "low": round(float(low), 6), "high": round(float(high), 6)}
     return out
+
+
+RANKING = ("pr_auc", "roc_auc")
+
+
+class _Expected:
+    """Confidence-based performance estimation (CBPE, as NannyML does it): if the model is calibrated, a row
+    scored p is a positive with probability p, so it counts as p of a positive and 1 - p of a negative, both at
+    its score. The expected PR-AUC and ROC-AUC are then the weighted ones above, without a single label. It sees
+    covariate shift (the inputs move), not concept drift (the same inputs now mean another label)."""
+
+    def __init__(self, score: np.ndarray) -> None:
+        self.p = np.clip(np.asarray(score, dtype=float), 0.0, 1.0)
+        if self.p.sum() <= 0 or (1 - self.p).sum() <= 0:
+            raise ValueError("scores are all 0 or all 1: no expected ranking")
+        n = len(self.p)
+        self.ranked = _Ranked(np.r_[np.ones(n, int), np.zeros(n, int)], np.r_[self.p, self.p])
+
+    def metrics(self, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """Per row of `counts` (how often each row is drawn), the expected metrics of that resample."""
+        return self.ranked.metrics(np.hstack([counts * self.p, counts * (1 - self.p)]))
+
+
+def expected_metrics(score: np.ndarray) -> dict[str, float]:
+    """Expected PR-AUC (average precision) and ROC-AUC of calibrated scores (CBPE)."""
+    values = _Expected(score).metrics(np.ones((1, len(score))))
+    return {m: float(values[m][0]) for m in RANKING}
+
+
+def expected_difference(
+    live: np.ndarray, reference: np.ndarray, resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, Interval]:
+    """CBPE live - reference per ranking metric with its percentile interval: each window's rows resampled on
+    their own (they are different rows, not a pairing), so the interval is the noise of both windows' sizes."""
+    sides = [_Expected(live), _Expected(reference)]
+    rng = np.random.default_rng(seed)
+    zeros = [np.zeros(len(side.p), int) for side in sides]
+    diffs: dict[str, list[np.ndarray]] = {m: [] for m in RANKING}
+    for start in range(0, resamples, CHUNK):
+        size = min(CHUNK, resamples - start)
+        a, b = (side.metrics(_weights(rng, y, size)) for side, y in zip(sides, zeros, strict=True))
+        for m in RANKING:
+            diffs[m].append(a[m] - b[m])
+    points = [expected_metrics(side.p) for side in sides]
+    alpha = (1 - confidence) / 2
+    result = {}
+    for m in RANKING:
+        low, high = np.quantile(np.concatenate(diffs[m]), [alpha, 1 - alpha])
+        delta, low, high = (round(float(v), 6) + 0.0 for v in (points[0][m] - points[1][m], low, high))
+        result[m] = Interval(m, delta, low, high, confidence, resamples)
+    return result

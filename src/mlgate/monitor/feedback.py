@@ -52,7 +52,7 @@ def read_feedback_file(path: Path, params: Params) -> pd.DataFrame:
 def append(path: Path, params: Params) -> tuple[int, str]:
     """Store the file's labels as one new feedback batch; returns (rows, where)."""
     frame = read_feedback_file(path, params)
-    config = params.monitor
+    config = storage.located(params.monitor)
     fs, root = storage.filesystem(config.log_uri, config.storage_options)
     try:
         where = storage.write_batch(fs, root, storage.FEEDBACK, frame, config.file_format)

@@ -149,14 +149,11 @@ def _frame(items: list[tuple]) -> pd.DataFrame:
 def open_log(params_file: str = "params.yaml") -> PredictionLog | None:
     """The server's log: knobs from params.yaml `monitor:` (defaults when the file is absent, as in the image),
     the URI overridable per environment with MLGATE_MONITOR_LOG_URI; None when sampling is off."""
-    import os
     from pathlib import Path
 
     from mlgate.config import load_params
 
-    config = load_params(params_file).monitor if Path(params_file).is_file() else MonitorConfig()
-    if uri := os.environ.get("MLGATE_MONITOR_LOG_URI"):
-        config = config.model_copy(update={"log_uri": uri})
+    config = storage.located(load_params(params_file).monitor if Path(params_file).is_file() else MonitorConfig())
     return PredictionLog(config).start() if config.sample_rate > 0 else None
 
 

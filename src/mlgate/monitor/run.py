@@ -1,8 +1,13 @@
 """`mlgate monitor run`: a window of the prediction log against the production model's training reference.
 
 Checks, in the gates' style (one CheckResult each, conditions from params.yaml `monitor.checks`, a
-check that cannot run is a failed check): enough logged rows, feature drift and score drift (deepchecks,
-seeded samples), real performance where feedback labels arrived, estimated performance (CBPE) where not.
+check that cannot run is a failed check): enough logged rows, feature drift and score drift (deepchecks
+scores, seeded samples), real performance where feedback labels arrived, estimated performance (CBPE) where not.
+
+Every limit is judged with the window's noise, as the model gate judges its margins: a drift score over its
+limit is a finding only when a test at the window's size says the distributions differ (Kolmogorov-Smirnov,
+chi-squared; Bonferroni over the features), and a performance drop only when its whole bootstrap interval lies
+beyond the allowed drop. A small window's noise passes; a real shift fails, named.
 """
 
 from __future__ import annotations
@@ -16,16 +21,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlgate.config import CheckConfig, Params
+from mlgate.config import CheckConfig, MonitorConfig, Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.errors import MlgateError
+from mlgate.evidence.bootstrap import (
+    LOWER_IS_BETTER,
+    RANKING,
+    Interval,
+    expected_difference,
+    expected_metrics,
+    metric_intervals,
+)
 from mlgate.evidence.card import CARD_JSON
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
 from mlgate.monitor import feedback, storage
 from mlgate.monitor.log import SCORE, TIME, VERSION
-from mlgate.monitor.performance import expected_metrics
-from mlgate.pipeline.metrics import score_metrics
 
 KNOWN = {"log_rows", "feature_drift", "score_drift", "performance", "estimated_performance"}
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -40,7 +51,7 @@ def parse_window(text: str) -> timedelta:
 
 def read_window(params: Params, window: timedelta, now: pd.Timestamp | None = None) -> tuple[pd.DataFrame, dict]:
     """Logged rows of the window and every feedback label, joined; info says what was read."""
-    config = params.monitor
+    config = storage.located(params.monitor)
     fs, root = storage.filesystem(config.log_uri, config.storage_options)
     now = now or pd.Timestamp.now(tz="UTC")
     start = now - window
@@ -48,7 +59,7 @@ def read_window(params: Params, window: timedelta, now: pd.Timestamp | None = No
         logged = storage.read_batches(fs, root, storage.PREDICTIONS, since_day=start.strftime("%Y-%m-%d"))
         labels = storage.read_batches(fs, root, storage.FEEDBACK)
     except Exception as exc:
-        raise MlgateError(f"monitor.log_uri {config.log_uri}: cannot read the log ({exc.__class__.__name__})") from exc
+        raise MlgateError(f"log {config.log_uri}: cannot read the log ({exc.__class__.__name__})") from exc
     live = logged.frame
     if len(live):
         live[TIME] = pd.to_datetime(live[TIME], utc=True, format="ISO8601")
@@ -76,6 +87,17 @@ def reference_frame(params: Params, reference: str) -> tuple[pd.DataFrame, str]:
     if frame is None:
         raise MlgateError(f"--reference {reference}: no dataset at that git rev ({params.data.path} via DVC)")
     return frame, f"{params.data.path}@{reference}"
+
+
+def _held_out(params: Params, reference: str, model, names: list[str], fallback: np.ndarray) -> tuple[np.ndarray, str]:
+    """The scores CBPE compares the live ones with: the held-out test split's (the model is more confident on
+    the rows it learned from, so the train split's expected PR-AUC is higher than any fresh window's); a
+    reference at a git rev is compared as it is."""
+    path = params.prepare.output_dir / "test.parquet"
+    if reference != "prepared" or not path.is_file():
+        return fallback, "the drift reference"
+    frame = _sample(pd.read_parquet(path), params.monitor.sample_rows, params.monitor.seed)
+    return model.predict_proba(frame[names])[:, 1], str(path)
 
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -128,6 +150,8 @@ def run_monitor(
         ref = _sample(ref, config.sample_rows, config.seed).reset_index(drop=True)
         # the number the log keeps per row: a score, the top class's probability, a value
         ref_scores = params.data.kind.log_score(model, ref[names])
+        if params.data.kind.estimates_without_labels:
+            expected_ref, info["estimated_reference"] = _held_out(params, reference, model, names, ref_scores)
     except Exception as exc:  # fail closed: nothing to compare with is a failed check, said as such
         why = f"no reference: {exc.__class__.__name__}: {exc}"[:300]
         for name in sorted(set(checks) - {"log_rows", "performance"}):
@@ -138,12 +162,20 @@ def run_monitor(
     if ref is not None:
         categorical = [f.name for f in schema.features if f.kind == "category"]
         if "feature_drift" in checks:
-            verdict, result = _feature_drift(ref[names], sample[names], categorical, checks["feature_drift"])
+            verdict, result = _feature_drift(
+                ref[names], sample[names], categorical, checks["feature_drift"], config.confidence
+            )
             report.checks.append(verdict)
             results += [result] if result is not None else []
         if "score_drift" in checks:
             verdict, result = _score_drift(
-                ref[names], sample[names], categorical, ref_scores, sample[SCORE].to_numpy(float), checks["score_drift"]
+                ref[names],
+                sample[names],
+                categorical,
+                ref_scores,
+                sample[SCORE].to_numpy(float),
+                checks["score_drift"],
+                config.confidence,
             )
             report.checks.append(verdict)
             results += [result] if result is not None else []
@@ -155,18 +187,19 @@ def run_monitor(
             unlabeled = live[live["mlgate_label"].isna()][SCORE].to_numpy(float)
             report.checks.append(
                 _estimated(
-                    ref_scores,
+                    expected_ref,
                     unlabeled,
                     params.gates.model.tracked(params.data.kind),
                     checks["estimated_performance"],
                     info,
+                    config,
                 )
             )
     if "performance" in checks and not params.data.kind.measured_from_feedback:
         why = "the prediction log keeps one number per row, not what its metrics need"
         report.checks.append(_not_for_task(params, "performance", why))
     elif "performance" in checks:
-        report.checks.append(_real(params, live, checks["performance"], info, model_dir))
+        report.checks.append(_real(params, live, checks["performance"], info, model_dir, config))
     return report, results
 
 
@@ -184,14 +217,13 @@ def _log_rows(rows: int, config: CheckConfig) -> CheckResult:
     )
 
 
-def _deepcheck(name: str, condition: str, config: CheckConfig, run, measure, message) -> tuple[CheckResult, Any]:
+def _deepcheck(name: str, condition: str, config: CheckConfig, run, judge) -> tuple[CheckResult, Any]:
+    """A deepchecks drift check whose verdict is ours: judge(value) -> (passed, measure, message)."""
     try:
         result = run()
-        passed = all(v.is_pass() for v in result.conditions_results)
-        return CheckResult(
-            name, passed, round(measure(result.value), 6), condition, message(result.value)[:300], config.blocking
-        ), result
-    except Exception as exc:  # deepchecks raises many types on degenerate data
+        passed, measure, message = judge(result.value)
+        return CheckResult(name, passed, round(measure, 6), condition, message[:300], config.blocking), result
+    except Exception as exc:  # deepchecks and scipy raise many types on degenerate data
         text = " ".join(str(exc).split())[:200]
         return CheckResult(name, False, None, condition, f"could not run: {text}", config.blocking), None
 
@@ -203,30 +235,46 @@ def _datasets(ref: pd.DataFrame, live: pd.DataFrame, categorical: list[str]):
     return Dataset(ref, cat_features=categorical), Dataset(live, cat_features=categorical)
 
 
-def _feature_drift(ref, live, categorical, config: CheckConfig):
+def _p_value(ref: pd.Series, live: pd.Series, categorical: bool) -> float:
+    """Whether two samples of a column differ beyond the noise of their sizes: chi-squared on the category
+    counts (null is a category), two-sample Kolmogorov-Smirnov on the values otherwise."""
+    from scipy import stats
+
+    if categorical:
+        counts = pd.concat(
+            [s.astype(object).where(s.notna(), "<null>").value_counts() for s in (ref, live)], axis=1
+        ).fillna(0)
+        return 1.0 if len(counts) < 2 else float(stats.chi2_contingency(counts.to_numpy().T).pvalue)
+    a, b = (np.asarray(s.dropna(), dtype=float) for s in (ref, live))
+    return 1.0 if len(a) == 0 or len(b) == 0 else float(stats.ks_2samp(a, b).pvalue)
+
+
+def _feature_drift(ref, live, categorical, config: CheckConfig, confidence: float = 0.95):
     from deepchecks.tabular import checks as dc
 
     limit = config.condition("max_score")
+    alpha = (1 - confidence) / max(len(ref.columns), 1)  # Bonferroni: one false alarm in 1/(1-confidence) windows
 
     def run():
-        check = dc.FeatureDrift(n_samples=None).add_condition_drift_score_less_than(limit, limit)
-        return check.run(*_datasets(ref, live, categorical), with_display=True)
+        return dc.FeatureDrift(n_samples=None).run(*_datasets(ref, live, categorical), with_display=True)
 
-    def message(value: dict) -> str:
+    def judge(value: dict) -> tuple[bool, float, str]:
         scores = _scores(value)
-        drifted = sorted((k for k, s in scores.items() if s >= limit), key=lambda k: -scores[k])
-        if not drifted:
-            return f"no feature drifted (max {max(scores.values(), default=0):.3f})"
-        return "drifted: " + ", ".join(f"{k} {scores[k]:.2f}" for k in drifted)
+        over = {k: _p_value(ref[k], live[k], k in categorical) for k, v in scores.items() if v >= limit}
+        drifted = sorted((k for k, p in over.items() if p < alpha), key=lambda k: -scores[k])
+        top = max(scores, key=lambda k: scores[k], default=None)
+        if drifted:
+            message = "drifted: " + ", ".join(f"{k} {scores[k]:.2f} (p {over[k]:.1e})" for k in drifted)
+        elif top is None:
+            message = "no feature to compare"
+        else:
+            noise = [f"{k} {scores[k]:.2f} (p {p:.2g})" for k, p in over.items()]
+            said = f"; over the limit within the window's noise: {', '.join(noise)}" if noise else ""
+            message = f"no feature drifted (max {top} {scores[top]:.3f}){said}"
+        return not drifted, max(scores.values(), default=0.0), message
 
-    return _deepcheck(
-        "feature_drift",
-        f"drift score per feature < {limit}",
-        config,
-        run,
-        lambda v: max(_scores(v).values(), default=0.0),
-        message,
-    )
+    condition = f"drift score per feature < {limit}, or not significant (p >= {alpha:.2g})"
+    return _deepcheck("feature_drift", condition, config, run, judge)
 
 
 def _scores(value: dict) -> dict[str, float]:
@@ -234,55 +282,71 @@ def _scores(value: dict) -> dict[str, float]:
     return {k: float(v["Drift score"]) for k, v in value.items() if v["Drift score"] is not None}
 
 
-def _score_drift(ref, live, categorical, ref_scores, live_scores, config: CheckConfig):
+def _score_drift(ref, live, categorical, ref_scores, live_scores, config: CheckConfig, confidence: float = 0.95):
     from deepchecks.tabular import checks as dc
+    from scipy import stats
 
-    limit = config.condition("max_score")
+    limit, alpha = config.condition("max_score"), 1 - confidence
 
     def run():
-        check = dc.PredictionDrift().add_condition_drift_score_less_than(limit)
-        return check.run(
+        return dc.PredictionDrift().run(
             *_datasets(ref, live, categorical),
             y_proba_train=np.c_[1 - ref_scores, ref_scores],
             y_proba_test=np.c_[1 - live_scores, live_scores],
             model_classes=[0, 1],
         )
 
-    def message(value: dict) -> str:
-        return (
-            f"{value['Method']} {float(value['Drift score']):.3f}; mean score {live_scores.mean():.4f} "
+    def judge(value: dict) -> tuple[bool, float, str]:
+        score, p = float(value["Drift score"]), float(stats.ks_2samp(ref_scores, live_scores).pvalue)
+        message = (
+            f"{value['Method']} {score:.3f} (p {p:.2g}); mean score {live_scores.mean():.4f} "
             f"live vs {ref_scores.mean():.4f} reference"
         )
+        return not (score >= limit and p < alpha), score, message
 
-    return _deepcheck("score_drift", f"score drift < {limit}", config, run, lambda v: float(v["Drift score"]), message)
-
-
-def _worst_drop(current: dict, baseline: dict, metrics: list[str]) -> tuple[str, float]:
-    drops = {m: baseline[m] - current[m] for m in metrics if m in current and m in baseline}
-    worst = max(drops, key=lambda m: drops[m])
-    return worst, drops[worst]
+    return _deepcheck(
+        "score_drift", f"score drift < {limit}, or not significant (p >= {alpha:.2g})", config, run, judge
+    )
 
 
-def _estimated(ref_scores, live_scores, metrics: list[str], config: CheckConfig, info: dict) -> CheckResult:
+def _judged(
+    intervals: dict[str, Interval], limit: float, values: dict[str, tuple[float, float]]
+) -> tuple[bool, float, str]:
+    """Worse only where the whole interval of the difference lies below -limit (the model gate's rule); the
+    value is the worst difference; the message gives each metric, its reference, the interval and the verdict."""
+    verdicts = {m: i.verdict(limit) for m, i in intervals.items()}
+    worst = min(intervals, key=lambda m: intervals[m].delta)
+    text = "; ".join(
+        f"{m} {values[m][0]:.4f} vs {values[m][1]:.4f} ({i.delta:+.4f} [{i.low:+.4f}, {i.high:+.4f}]: {verdicts[m]})"
+        for m, i in intervals.items()
+    )
+    return "worse" not in verdicts.values(), intervals[worst].delta, text
+
+
+def _estimated(
+    ref_scores, live_scores, metrics: list[str], config: CheckConfig, info: dict, monitor: MonitorConfig
+) -> CheckResult:
     limit = config.condition("max_drop")
-    condition = f"expected drop <= {limit} (CBPE)"
-    if len(live_scores) == 0:
-        return CheckResult(
-            "estimated_performance", True, None, condition, "every row has a label: measured instead", config.blocking
-        )
+    condition = f"expected drop <= {limit} beyond its {monitor.confidence:.0%} interval (CBPE)"
+    tracked = [m for m in metrics if m in RANKING]
+    if len(live_scores) == 0 or not tracked:
+        why = "every row has a label: measured instead" if len(live_scores) == 0 else f"no metric of {RANKING}"
+        return CheckResult("estimated_performance", True, None, condition, why, config.blocking)
     try:
         baseline, current = expected_metrics(ref_scores), expected_metrics(live_scores)
+        intervals = expected_difference(live_scores, ref_scores, monitor.resamples, monitor.confidence, monitor.seed)
     except ValueError as exc:
         return CheckResult("estimated_performance", False, None, condition, f"could not run: {exc}", config.blocking)
+    intervals = {m: intervals[m] for m in tracked}
     info["estimated"] = {"reference": baseline, "live": current, "rows": len(live_scores)}
-    name, drop = _worst_drop(current, baseline, metrics)
-    text = ", ".join(f"{m} {current[m]:.4f} vs {baseline[m]:.4f}" for m in metrics if m in current)
+    info["estimated"]["intervals"] = {m: {"low": i.low, "high": i.high} for m, i in intervals.items()}
+    passed, worst, text = _judged(intervals, limit, {m: (current[m], baseline[m]) for m in tracked})
     return CheckResult(
         "estimated_performance",
-        drop <= limit,
-        round(-drop, 6) + 0.0,
+        passed,
+        worst,
         condition,
-        f"expected on {len(live_scores)} unlabeled rows: {text} (worst: {name})",
+        f"expected on {len(live_scores)} unlabeled rows vs the reference: {text}",
         config.blocking,
     )
 
@@ -297,9 +361,11 @@ def _evaluated(params: Params, model_dir: Path) -> tuple[dict, str]:
     return json.loads(path.read_text()), str(path)
 
 
-def _real(params: Params, live: pd.DataFrame, config: CheckConfig, info: dict, model_dir: Path) -> CheckResult:
+def _real(
+    params: Params, live: pd.DataFrame, config: CheckConfig, info: dict, model_dir: Path, monitor: MonitorConfig
+) -> CheckResult:
     limit, least = config.condition("max_drop"), int(config.condition("min_labels"))
-    condition = f"drop <= {limit} vs evaluated (>= {least} labels)"
+    condition = f"drop <= {limit} vs evaluated beyond its {monitor.confidence:.0%} interval (>= {least} labels)"
     labeled = live.dropna(subset=["mlgate_label"])
     info["labeled_rows"] = len(labeled)
     if len(labeled) < least:
@@ -314,26 +380,31 @@ def _real(params: Params, live: pd.DataFrame, config: CheckConfig, info: dict, m
     try:
         evaluated, source = _evaluated(params, model_dir)
         y, scores = labeled["mlgate_label"].to_numpy(int), labeled[SCORE].to_numpy(float)
-        current = score_metrics(y, scores, params.evaluate.threshold)
+        measured = metric_intervals(
+            y, scores, params.evaluate.threshold, monitor.resamples, monitor.confidence, monitor.seed
+        )
+        tracked = [m for m in params.gates.model.tracked(params.data.kind) if m in measured and m in evaluated]
+        if not tracked:
+            raise ValueError(f"no metric of {params.gates.model.tracked(params.data.kind)} both measured and evaluated")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         why = f"could not run: {exc.__class__.__name__}: {exc}"[:300]
         return CheckResult("performance", False, None, condition, why, config.blocking)
-    metrics = params.gates.model.tracked(params.data.kind)
+    intervals = {}
+    for m in tracked:  # live - evaluated, higher is better (brier's sign flipped); the evaluation taken as is
+        sign, base, got = (-1.0 if m in LOWER_IS_BETTER else 1.0), float(evaluated[m]), measured[m]
+        low, high = sorted(sign * (got[k] - base) for k in ("low", "high"))
+        delta = sign * (got["value"] - base)
+        low, high, delta = (round(v, 6) + 0.0 for v in (low, high, delta))
+        intervals[m] = Interval(m, delta, low, high, monitor.confidence, monitor.resamples)
     info["measured"] = {
-        "live": current,
-        "evaluated": {m: evaluated.get(m) for m in metrics},
+        "live": measured,
+        "evaluated": {m: evaluated.get(m) for m in tracked},
         "evaluated_from": source,
         "rows": len(labeled),
     }
-    name, drop = _worst_drop(current, evaluated, metrics)
-    text = ", ".join(f"{m} {current[m]:.4f} vs {evaluated[m]:.4f}" for m in metrics if m in evaluated)
+    passed, worst, text = _judged(intervals, limit, {m: (measured[m]["value"], evaluated[m]) for m in tracked})
     return CheckResult(
-        "performance",
-        drop <= limit,
-        round(-drop, 6) + 0.0,
-        condition,
-        f"on {len(labeled)} labeled rows: {text} (worst: {name})",
-        config.blocking,
+        "performance", passed, worst, condition, f"on {len(labeled)} labeled rows: {text}", config.blocking
     )
 
 

@@ -8,6 +8,7 @@ most its own batch; readers skip a file they cannot parse and say so.
 from __future__ import annotations
 
 import io
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,9 +16,19 @@ from typing import Any
 
 import pandas as pd
 
+from mlgate.config import MonitorConfig
 from mlgate.errors import MlgateError
 
 PREDICTIONS, FEEDBACK = "predictions", "feedback"
+LOG_URI_ENV = "MLGATE_MONITOR_LOG_URI"
+
+
+def located(config: MonitorConfig) -> MonitorConfig:
+    """The log's location as the server and every `mlgate monitor` command see it: params.yaml `monitor.log_uri`,
+    unless MLGATE_MONITOR_LOG_URI (set per environment, in the image and on the deployment) says otherwise. One
+    rule for the writer and the readers, or the monitor reads a log nobody writes."""
+    uri = os.environ.get(LOG_URI_ENV, "").strip()
+    return config.model_copy(update={"log_uri": uri}) if uri else config
 
 
 def filesystem(uri: str, options: dict[str, Any] | None = None):

@@ -14,13 +14,13 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,17 +37,14 @@ MAX_QUEUE_ROWS = int(os.environ.get("MLGATE_MAX_QUEUE_ROWS", 4096))  # rows wait
 RETRY_AFTER = "1"  # seconds, with a 503: the queue drains in milliseconds
 NOT_JSON = "body is not valid JSON"
 logger = logging.getLogger(__name__)
-KNOWN_PATHS = {
-    "/predict",
-    "/invocations",
-    "/health",
-    "/ready",
-    "/version",
-    "/card",
-    "/metrics",
-    "/docs",
-    "/openapi.json",
-}
+POST_PATHS = frozenset({"/predict", "/invocations"})  # the routes that read a body; any other POST gets 405
+KNOWN_PATHS = POST_PATHS | {"/health", "/ready", "/version", "/card", "/metrics", "/docs", "/openapi.json"}
+DESCRIPTION = (
+    "Scores records with the trained model; inputs are checked against the training data's schema, exactly as "
+    "this document states it. POST /invocations (the MLflow scoring protocol: dataframe_split, dataframe_records, "
+    "inputs) takes the same records but is not described here: two of its formats tie values to columns by "
+    "position, which JSON Schema cannot state."
+)
 
 
 class Prediction(BaseModel):
@@ -99,7 +96,34 @@ def _task(model_dir: Path) -> str:
 
 
 class Problem(BaseModel):
+    """Every error body: one line saying what was wrong and what was expected."""
+
     detail: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+
+
+class Version(BaseModel):
+    """What /version always says (a bundle may say more)."""
+
+    model_config = ConfigDict(extra="allow")
+    model_name: str | None
+    model_version: str
+    mlflow_run_id: str | None
+    data_md5: str | None
+    git_sha: str
+    build_time: str
+    threshold: float
+
+
+def _text(media_type: str, about: str) -> dict[str, Any]:
+    return {"description": about, "content": {media_type: {"schema": {"type": "string"}}}}
 
 
 def _error(status: int, detail: str) -> JSONResponse:
@@ -202,7 +226,7 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         title="mlgate model server",
         version="1",
         lifespan=lifespan,
-        description="Scores records with the trained model; inputs are checked against the training data's schema.",
+        description=DESCRIPTION,
     )
 
     app.add_middleware(Guard, state=state, metrics=metrics)
@@ -252,13 +276,10 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
             prediction_log.record(logged, scores, decisions, loaded.info["model_version"], request_id)
         return values, ids, request_id
 
-    responses = {
-        400: {"model": Problem},
-        413: {"model": Problem},
-        415: {"model": Problem},
-        422: {"model": Problem},
-        503: {"model": Problem},
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": Problem} for status in (400, 411, 413, 415, 422, 503)
     }
+    responses[503]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "when the queue is full"}}
 
     @app.post("/predict", response_model=predict_response, response_model_exclude_unset=True, responses=responses)
     async def predict(body: predict_request):  # type: ignore[valid-type]
@@ -279,7 +300,7 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
             "request_id": request_id,
         }
 
-    @app.post("/invocations", responses=responses)
+    @app.post("/invocations", responses=responses, include_in_schema=False)
     async def invocations(request: Request):
         """MLflow scoring protocol: dataframe_split, dataframe_records or inputs; answers as MLflow's own server does
         for this model: predict_proba rows for a classifier, predicted values for a regressor (logged like
@@ -303,36 +324,46 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         values, _, _ = await score_and_log(loaded, clean)
         return {"predictions": [loaded.task.invocation(v) for v in values]}
 
-    @app.get("/health")
+    @app.get("/health", response_model=Health)
     async def health() -> dict:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/ready", responses={503: {"model": Problem}})
+    @app.get("/ready", response_model=Ready, responses={503: {"model": Problem}})
     async def ready():
         """Readiness: the model loaded and scored its own input example."""
         loaded = ready_model()
         return loaded if isinstance(loaded, JSONResponse) else {"status": "ready"}
 
-    @app.get("/version", responses={503: {"model": Problem}})
+    @app.get("/version", response_model=Version, responses={503: {"model": Problem}})
     async def version():
         """Model name and version, MLflow run id, git sha, data hash, build time."""
         loaded = ready_model()
         return loaded if isinstance(loaded, JSONResponse) else loaded.info
 
-    @app.get("/card", responses={404: {"model": Problem}})
-    async def card(format: str = "markdown"):
+    card_answers: dict[int | str, dict[str, Any]] = {
+        200: {
+            "description": "The card: Markdown, or JSON with ?format=json",
+            "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        },
+        404: {"model": Problem},
+        422: {"model": Problem},
+    }
+
+    @app.get("/card", response_class=Response, responses=card_answers)
+    async def card(format: Literal["markdown", "json"] = "markdown"):
         """The model card baked into the image (`mlgate card`): Markdown, or its facts with ?format=json."""
         path = model_dir / (CARD_JSON if format == "json" else CARD_MD)
-        if format not in ("markdown", "json"):
-            return _error(422, "format must be markdown or json")
         if not path.is_file():
             return _error(404, "no model card in this model directory (run `mlgate card` before building the image)")
         if format == "json":
             return JSONResponse(json.loads(path.read_text()))
         return Response(path.read_text(), media_type="text/markdown; charset=utf-8")
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response, responses={200: _text("text/plain", "Prometheus text format")})
     async def prometheus() -> Response:
         """Prometheus metrics: requests, latency histogram, errors, score histogram."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -379,7 +410,7 @@ class Guard:
 
         headers = Headers(scope=scope)
         problem = None
-        if scope["method"] == "POST":
+        if scope["method"] == "POST" and scope["path"] in POST_PATHS:  # elsewhere the router answers 405
             problem = _error(503, self.state["error"]) if self.state["model"] is None else _check_post(headers)
         if problem is None:
             await self.app(scope, receive, send_and_note)

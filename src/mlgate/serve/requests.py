@@ -4,31 +4,43 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 
 from mlgate.data.schema import Feature, FeatureSchema
 
 
+def _integral(value: Any) -> Any:
+    """3.0 is the integer 3: JSON Schema's `integer` is any number without a fraction, and clients (pandas, MLflow)
+    send integer columns as doubles; 3.5, "3" and true stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Integer = Annotated[int, BeforeValidator(_integral)]
+
+
 def _field(feature: Feature) -> tuple[Any, dict[str, Any]]:
-    """The type of one feature's value and the Field arguments that bound it."""
+    """The type of one feature's value and the Field arguments that bound it, stated in the JSON Schema exactly
+    as they are enforced (the OpenAPI document is the contract a generated client follows)."""
     if feature.kind == "category":
         kind: Any = Literal[tuple(feature.categories or [])]  # type: ignore[misc]
         spec: dict[str, Any] = {"description": f"one of {feature.categories}"}
     elif feature.kind == "boolean":
         kind, spec = bool, {"description": "true or false"}
     elif feature.values is not None:
-        allowed = frozenset(feature.values)
+        integer = feature.kind == "integer"
+        values = [int(v) if integer and v.is_integer() else v for v in feature.values]
+        allowed = frozenset(values)
 
         def one_of(value: float) -> float:
             if value not in allowed:
-                raise ValueError(f"expected one of {feature.values}")
+                raise ValueError(f"expected one of {values}")
             return value
 
-        number = int if feature.kind == "integer" else float
-        kind = Annotated[number, AfterValidator(one_of)]
-        spec = {"description": f"{feature.kind}, one of {feature.values}"}
+        enum = Field(json_schema_extra={"enum": values})  # on the value's own schema: a nullable one stays nullable
+        kind = Annotated[Integer if integer else float, AfterValidator(one_of), enum]
+        spec = {"description": f"{feature.kind}, one of {values}"}
     else:
-        kind = int if feature.kind == "integer" else float
+        kind = Integer if feature.kind == "integer" else float
         spec = {
             "ge": feature.minimum,
             "le": feature.maximum,
@@ -38,7 +50,7 @@ def _field(feature: Feature) -> tuple[Any, dict[str, Any]]:
 
 
 MAX_ID_LENGTH = 200
-RowId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)] | int
+RowId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)] | Integer
 # Columns are fields by alias: a column may be named `_id` or `model_config`, which pydantic refuses as names.
 BY_COLUMN = ConfigDict(serialize_by_alias=True, validate_by_name=False, validate_by_alias=True)
 
