@@ -249,7 +249,7 @@ def test_preflight_waits_for_a_release_and_its_log_green_and_in_one_line(tmp_pat
     def preflight(model: str, log: str) -> tuple[int, str, str]:
         out.write_text("")
         env = {"MLGATE_MONITOR_MODEL": model, "MLGATE_MONITOR_LOG_URI": log, "GITHUB_OUTPUT": str(out)}
-        done = run_cli("monitor", "preflight", cwd=tmp_path, env=env)
+        done = invoke_cli("monitor", "preflight", cwd=tmp_path, env=env)
         return done.returncode, done.stdout.strip() + done.stderr.strip(), out.read_text()
 
     code, said, output = preflight("", str(tmp_path / "log"))
