@@ -94,9 +94,9 @@ class GitHub:
                 raw = response.read()
                 headers = dict(response.headers)
         except urllib.error.HTTPError as err:
-            detail = err.read()[:300].decode(errors="replace")
+            detail = err.read()[:4000].decode(errors="replace")
             with contextlib.suppress(json.JSONDecodeError, AttributeError):
-                detail = json.loads(detail).get("message", detail)
+                detail = json.loads(detail).get("message", detail)[:300]
             raise GitHubError(f"{where}: {err.code} {detail}".strip(), err.code) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
