@@ -146,6 +146,15 @@ def job_token(permissions: dict[str, str]) -> dict:
     return {"kind": "job", "permissions": dict(permissions)}
 
 
+def workflow_job_token(workflow: Path, job: str) -> dict:
+    """The token GitHub hands `job` of a workflow file: exactly its `permissions:` (else the workflow's)."""
+    import yaml
+
+    data = yaml.safe_load(Path(workflow).read_text())
+    granted = data["jobs"][job].get("permissions", data.get("permissions")) or {}
+    return job_token(granted if isinstance(granted, dict) else {})
+
+
 def _reference_environment(state: dict, name: str) -> dict:
     """RULES["environments on first reference"]: created unprotected."""
     return state["environments"].setdefault(
