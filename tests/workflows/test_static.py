@@ -495,3 +495,24 @@ def test_no_job_is_skipped_by_a_skipped_ancestor_it_does_not_need(path):
             ):
                 offenders.append(f"{name} needs {parent} (which runs past skipped {skippable_above}): if: {condition}")
     assert not offenders, "\n".join(offenders)
+
+
+# The newest uv each pinned astral-sh/setup-uv commit lists a checksum for (its
+# src/download/checksum/known-checksums.ts): for any newer version the action downloads uv unchecked. A new pin
+# adds its line here after reading that file.
+SETUP_UV_KNOWS = {"20cfd1bf945f4377ade1205e4dbc17946fc9a30d": "0.12.4"}
+
+
+def test_uv_is_installed_with_a_checksum_and_is_one_version_everywhere():
+    setup = yaml.safe_load((ROOT / ".github/actions/setup/action.yml").read_text())
+    (step,) = [s for s in setup["runs"]["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
+    pin, version = step["uses"].split("@")[1], step["with"]["version"]
+    if "checksum" not in step["with"]:
+        newest = SETUP_UV_KNOWS.get(pin)
+        assert newest, f"setup-uv@{pin}: read its known-checksums.ts and add the newest version to SETUP_UV_KNOWS"
+        as_tuple = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+        assert as_tuple(version) <= as_tuple(newest), f"uv {version}: setup-uv@{pin[:8]} knows no checksum for it"
+    makefile = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    docker = {p.name: re.findall(r"uv==(\S+)", (ROOT / p).read_text()) for p in (Path("deploy/Dockerfile"),
+              Path("deploy/mlflow.Dockerfile"))}  # fmt: skip
+    assert makefile == version and all(found == [version] for found in docker.values()), (makefile, docker)
