@@ -341,6 +341,18 @@ def rollback(
     _deployed("rolled back to", do_rollback(load(params_file), env, to or None, target))
 
 
+@app.command()
+def preflight(
+    env: Annotated[str, typer.Option(help="The environment about to be deployed to.")],
+) -> None:
+    """Refuse to deploy to an environment lacking the protection deploy/environments.yaml asks of it on GitHub
+    (required reviewers, a tag rule) unless MLGATE_UNPROTECTED names it, then warn loudly (needs actions: read)."""
+    from mlgate.deploy.environments import environment
+    from mlgate.deploy.protection import check
+
+    typer.echo(check(environment(env)))
+
+
 release_app = typer.Typer(help="GitHub Releases: what reached production, and its model.", no_args_is_help=True)
 app.add_typer(release_app, name="release")
 

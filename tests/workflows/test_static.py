@@ -336,9 +336,9 @@ def test_the_pr_report_is_not_uploaded_by_a_cancelled_run():
 def test_every_deploy_resolves_the_target_the_same_way():
     (job,) = _wf("_deploy.yml")["jobs"].values()
     assert job["env"]["TARGET"] == "${{ vars.DEPLOY_TARGET || 'auto' }}"
-    runs = [s["run"] for s in job["steps"] if s.get("run", "").startswith("mlgate ")]
+    runs = [s["run"] for s in job["steps"] if s.get("run", "").startswith("mlgate ") and "preflight" not in s["run"]]
     assert len(runs) == 3 and all('--target "$TARGET"' in r for r in runs)
-    assert job["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
+    assert job["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "queue": "max"}
     assert "target" not in _wf("_deploy.yml")["on"]["workflow_call"]["inputs"]
     assert "target" not in _wf("rollback.yml")["on"]["workflow_dispatch"]["inputs"]
     for path in WORKFLOWS:
@@ -516,3 +516,12 @@ def test_uv_is_installed_with_a_checksum_and_is_one_version_everywhere():
     docker = {p.name: re.findall(r"uv==(\S+)", (ROOT / p).read_text()) for p in (Path("deploy/Dockerfile"),
               Path("deploy/mlflow.Dockerfile"))}  # fmt: skip
     assert makefile == version and all(found == [version] for found in docker.values()), (makefile, docker)
+
+
+def test_no_release_deploy_or_rollback_waiting_in_a_concurrency_group_is_dropped():
+    """Defect 6: GitHub keeps one pending run per concurrency group and cancels the one before it, so a third
+    release tag cancelled the second; `queue: max` keeps up to 100 waiting, in order (workflow-syntax docs)."""
+    groups = [("release.yml", _wf("release.yml")["concurrency"]), ("rollback.yml", _wf("rollback.yml")["concurrency"])]
+    groups += [("_deploy.yml", job["concurrency"]) for job in _wf("_deploy.yml")["jobs"].values()]
+    for name, group in groups:
+        assert group.get("queue") == "max" and not group.get("cancel-in-progress"), name
