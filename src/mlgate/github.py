@@ -110,6 +110,10 @@ class GitHub:
                 raise GitHubError(f"{where}: answer is not JSON") from None
         return raw, headers
 
+    def download(self, path: str) -> bytes:
+        """A binary answer (an artifact's zip), following GitHub's redirect to storage."""
+        return self._request("GET", path, accept="application/octet-stream")[0]
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         return self._request(method, path, body)[0]
 
