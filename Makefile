@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 # uv installs exactly what uv.lock says (--frozen: no resolution, no drift). When the machine has no
 # uv, a pinned one is bootstrapped into .uv/ with pip, once.
-UV_VERSION := 0.13.9
+UV_VERSION := 0.12.4
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.uv/bin/uv)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never

@@ -6,7 +6,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=secret,id=pipca \
     if [ -s /run/secrets/pipca ]; then export PIP_CERT=/run/secrets/pipca SSL_CERT_FILE=/run/secrets/pipca; fi; \
-    python3 -m venv /opt/uv && /opt/uv/bin/pip install -q --no-cache-dir uv==0.13.9 \
+    python3 -m venv /opt/uv && /opt/uv/bin/pip install -q --no-cache-dir uv==0.12.4 \
     && /opt/uv/bin/uv sync --frozen --no-install-project --no-cache --extra tracking-server --python python3 \
     && rm -rf /opt/uv /src/*
 ENV PATH=/opt/mlflow/bin:$PATH

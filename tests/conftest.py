@@ -41,11 +41,16 @@ BIN = Path(sys.executable).parent
 def own_environments(prefix: str, first_port: int) -> dict:
     """A deploy/environments.yaml whose containers (<prefix>-<env>) and ports are a world's own: worlds deploy
     on the one engine at the same time."""
-    envs = ("dev", "staging", "production")
+    shipped = yaml.safe_load((ROOT / "deploy/environments.yaml").read_text())["environments"]
     return {
         "environments": {
-            env: {"docker_port": first_port + i, "namespace": f"mlgate-{env}", "container": f"{prefix}-{env}"}
-            for i, env in enumerate(envs)
+            env: {
+                "docker_port": first_port + i,
+                "namespace": f"mlgate-{env}",
+                "container": f"{prefix}-{env}",
+                **({"protection": shipped[env]["protection"]} if "protection" in shipped[env] else {}),
+            }
+            for i, env in enumerate(shipped)
         }
     }
 

@@ -352,6 +352,18 @@ def rollback(
     _deployed("rolled back to", do_rollback(load(params_file), env, to or None, target))
 
 
+@app.command()
+def preflight(
+    env: Annotated[str, typer.Option(help="The environment about to be deployed to.")],
+) -> None:
+    """Refuse to deploy to an environment lacking the protection deploy/environments.yaml asks of it on GitHub
+    (required reviewers, a tag rule) unless MLGATE_UNPROTECTED names it, then warn loudly (needs actions: read)."""
+    from mlgate.deploy.environments import environment
+    from mlgate.deploy.protection import check
+
+    typer.echo(check(environment(env)))
+
+
 release_app = typer.Typer(help="GitHub Releases: what reached production, and its model.", no_args_is_help=True)
 app.add_typer(release_app, name="release")
 
@@ -448,13 +460,21 @@ def image_save(
 
 
 @image_app.command("publish")
-def image_publish(archive: Annotated[Path, typer.Argument(help="Saved image tar.")]) -> None:
+def image_publish(
+    archive: Annotated[Path, typer.Argument(help="Saved image tar.")],
+    record: Annotated[
+        Path | None, typer.Option(help="Also write repo@sha256:... to this file (main's image-ref artifact).")
+    ] = None,
+) -> None:
     """Load, tag <repository>:<git sha>, log in (REGISTRY_TOKEN) and push; prints repo@sha256:... (image=, and
     name= and digest= for the provenance attestation)."""
     from mlgate.deploy.image import publish
     from mlgate.github import write_output
 
     image = publish(archive)
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(image + "\n")
     name, digest = image.split("@", 1)
     write_output(image=image, name=name, digest=digest)
     typer.echo(image)
@@ -474,6 +494,21 @@ def image_resolve(
     image = resolve(sha, wait=wait)
     write_output(image=image)
     typer.echo(image)
+
+
+@image_app.command("from-main")
+def image_from_main(
+    sha: Annotated[str, typer.Option(help="The tagged commit.", envvar="GITHUB_SHA")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait while main's run for it is still going.")] = 0,
+) -> None:
+    """The image main's own run published for a commit (image=), from its image-ref artifact: never what a
+    registry tag says. build=true when main published none (needs actions: read)."""
+    from mlgate.deploy.origin import from_main
+    from mlgate.github import GitHub, write_output
+
+    found = from_main(GitHub.require(), sha, wait=wait)
+    write_output(image=found.image, build="false" if found.image else "true")
+    typer.echo(found.says)
 
 
 @app.command("report-target")

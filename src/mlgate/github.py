@@ -8,11 +8,13 @@ GITHUB_TOKEN, as Actions sets them; tests point GITHUB_API_URL at tests/github_s
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,9 +96,9 @@ class GitHub:
                 raw = response.read()
                 headers = dict(response.headers)
         except urllib.error.HTTPError as err:
-            detail = err.read()[:300].decode(errors="replace")
+            detail = err.read()[:4000].decode(errors="replace")
             with contextlib.suppress(json.JSONDecodeError, AttributeError):
-                detail = json.loads(detail).get("message", detail)
+                detail = json.loads(detail).get("message", detail)[:300]
             raise GitHubError(f"{where}: {err.code} {detail}".strip(), err.code) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
@@ -108,18 +110,26 @@ class GitHub:
                 raise GitHubError(f"{where}: answer is not JSON") from None
         return raw, headers
 
+    def download(self, path: str) -> bytes:
+        """A binary answer (an artifact's zip), following GitHub's redirect to storage."""
+        return self._request("GET", path, accept="application/octet-stream")[0]
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         return self._request(method, path, body)[0]
 
     def pages(self, path: str, limit: int = 1000) -> list[dict]:
         """Every item of a listed collection, following the Link: rel="next" headers."""
+        return list(itertools.islice(self.each(path), limit))
+
+    def each(self, path: str, key: str = "") -> Iterator[dict]:
+        """The items of a listed collection, one page requested at a time, only as far as the caller reads
+        (the job token has 1,000 requests an hour per repository). `key`: the list inside a wrapped page."""
         sep = "&" if "?" in path else "?"
-        url, items = f"{self.api_url}{path}{sep}per_page={PAGE}", []
-        while url and len(items) < limit:
+        url: str | None = f"{self.api_url}{path}{sep}per_page={PAGE}"
+        while url:
             page, headers = self._request("GET", url)
-            items.extend(page or [])
+            yield from ((page or {}).get(key) or [] if key else page or [])
             url = _next_link(headers.get("Link") or headers.get("link") or "")
-        return items[:limit]
 
     @property
     def _repo(self) -> str:
@@ -143,14 +153,31 @@ class GitHub:
         body = {"state": state, "description": description[:140], "auto_inactive": False}
         self.call("POST", f"{self._repo}/deployments/{deployment_id}/statuses", body)
 
-    def deployments(self, environment: str, limit: int = 100) -> list[dict]:
-        """Deployments of an environment, newest first, each with its latest status as `state`."""
+    def deployments(self, environment: str, wanted: Callable[[dict], bool] = lambda d: True) -> Iterator[dict]:
+        """Deployments of an environment, newest first (GitHub's order), each `wanted` one with its outcome as
+        `state`, fetched only when the caller reads that far: one request per page and per deployment read,
+        none for the deployments Actions makes for a job's `environment:` (not `wanted`).
+
+        The outcome is what the deployment reached, not its latest status: GitHub marks an earlier successful
+        deployment `inactive` when a later one succeeds (auto_inactive), and it succeeded all the same."""
         env = urllib.parse.quote(environment)
-        found = self.pages(f"{self._repo}/deployments?environment={env}", limit)
-        for deployment in found:
-            statuses = self.call("GET", f"{self._repo}/deployments/{deployment['id']}/statuses?per_page=1") or []
-            deployment["state"] = statuses[0]["state"] if statuses else "pending"
-        return sorted(found, key=lambda d: (d.get("created_at", ""), d["id"]), reverse=True)
+        for deployment in self.each(f"{self._repo}/deployments?environment={env}"):
+            if not wanted(deployment):
+                continue
+            path = f"{self._repo}/deployments/{deployment['id']}/statuses?per_page={PAGE}"
+            states = {s.get("state") for s in self.call("GET", path) or []}
+            failed = states & {"failure", "error"}
+            deployment["state"] = "success" if "success" in states else "failure" if failed else "pending"
+            yield deployment
+
+    def environment(self, name: str) -> dict | None:
+        """The environment's settings (protection rules, deployment branch policy); None if it does not exist."""
+        try:
+            return self.call("GET", f"{self._repo}/environments/{urllib.parse.quote(name)}")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     # --- releases --------------------------------------------------------------------------------
     def latest_release(self) -> dict | None:

@@ -35,7 +35,7 @@ def test_records_newest_first_with_their_outcome(store):
         ("r@2", "failure"),
         ("r@1", "success"),
     ]
-    assert store.entries("staging") == []
+    assert list(store.entries("staging")) == []
 
 
 def test_rolling_back_twice_does_not_bring_the_bad_version_back(store):
@@ -69,5 +69,5 @@ def test_deployments_github_made_for_a_job_environment_are_ignored(tmp_path):
     server, url = start(tmp_path / "gh/state.json")
     github = GitHub(url, "acme/model", "t")
     github.set_deployment_status(github.create_deployment("production", "sha", {}, "job environment"), "success")
-    assert GitHubHistory(github).entries("production") == []
+    assert list(GitHubHistory(github).entries("production")) == []
     server.shutdown()

@@ -220,7 +220,7 @@ def test_a_failed_smoke_test_restores_v1(staging_v1, stack):
     ):
         deploy(params, "staging", stack["images"]["badsmoke"], "docker")
     _agree(helper.observed("staging"), stack["images"]["v1"], "v1")
-    latest = history.store().entries("staging")[0]
+    latest = next(iter(history.store().entries("staging")))
     assert (latest.image, latest.status) == (stack["images"]["badsmoke"], "failure")
 
 

@@ -296,3 +296,42 @@ def test_production_promotes_only_the_release_s_image(monkeypatch, tmp_path):
     assert deployed == []
     service.promote(params, "staging", "production", "docker", expect=rolled_back.replace("reg/app", "ghcr.io/x/y"))
     assert deployed and deployed[0][2] == rolled_back  # the same digest under another name is the same image
+
+
+def _as_job(hub, workflow: str, job: str) -> GitHub:
+    """The stand-in answering only what GitHub lets that job's token do (its `permissions:` block)."""
+    from tests.github_standin import workflow_job_token
+
+    gh, state_path = hub
+    state = json.loads(state_path.read_text()) if state_path.is_file() else json.loads(json.dumps(EMPTY))
+    state["tokens"] = {"job": workflow_job_token(ROOT / ".github/workflows" / workflow, job)}
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.write_text(json.dumps(state))
+    return GitHub(gh.api_url, gh.repository, "job")
+
+
+def test_the_release_job_s_own_token_reads_the_run_s_approvals(hub, released_image, monkeypatch):
+    """Defect 1: GET .../actions/runs/{id}/approvals needs `actions: read`; the github-release job lacked it and
+    failed after production had moved, leaving production on an image no release records."""
+    from mlgate.config import load_params
+    from mlgate.release import publish
+
+    job = _as_job(hub, "release.yml", "github-release")
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    publish(load_params(FIXTURE_PARAMS), "v1.0.0", IMAGE, job)
+    assert job.release_by_tag("v1.0.0") is not None
+
+
+def test_the_pipeline_and_monitor_jobs_read_the_production_model_with_their_own_tokens(hub, tmp_path):
+    gh, _ = hub
+    model = _model_dir(tmp_path)
+    _release_with(gh, tmp_path, model, model_sha256(model))
+    deployment = gh.create_deployment("production", "abc", {"image": "r@sha256:" + "1" * 64}, "")
+    gh.set_deployment_status(deployment, "success")
+    for workflow, job in (("_pipeline.yml", "pipeline"), ("monitor.yml", "monitor")):
+        found = production_model(tmp_path / f"prod-{job}", _as_job(hub, workflow, job))
+        assert found["tag"] == "v1.0.0", workflow
+
+
+def test_the_resolve_job_checks_the_tag_with_its_own_token(hub):
+    preflight("v1.0.0", "a" * 40, _as_job(hub, "release.yml", "resolve"))

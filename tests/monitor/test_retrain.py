@@ -30,9 +30,14 @@ def project(tmp_path: Path):
     (work / "reports").mkdir()
     state = tmp_path / "github/state.json"
     state.parent.mkdir()
-    state.write_text(json.dumps({**EMPTY, "tokens": {"t0ken": "write"}}))
+    state.write_text(json.dumps({**EMPTY, "tokens": {"t0ken": "write", "pat": {"kind": "personal"}}}))
     server, api = start(state)
-    env = {"GITHUB_TOKEN": "t0ken", "GITHUB_API_URL": api, "GITHUB_REPOSITORY": "org/proj"}
+    env = {
+        "GITHUB_TOKEN": "t0ken",
+        "GITHUB_API_URL": api,
+        "GITHUB_REPOSITORY": "org/proj",
+        "MLGATE_RETRAIN_TOKEN": "pat",
+    }
     yield work, origin, state, env
     server.shutdown()
 
@@ -49,7 +54,8 @@ def test_a_finding_opens_one_retraining_pull_request_per_model_version(project):
     assert pull["title"] == "Retrain on a monitoring finding: model version v3__x"
     pushed = subprocess.run(["git", "show", f"{branch}:metrics/metrics.json"], cwd=origin, capture_output=True)
     assert pushed.stdout == b'{"pr_auc": 0.6}'
-    assert "t0ken" not in (work / ".git/config").read_text()
+    assert "pat" not in (work / ".git/config").read_text()
+    assert pull["starts_workflows"]  # opened with the personal token: its PR workflow runs
 
     again = run_cli("monitor", "retrain", "--report", str(report), cwd=work, env=env)
     assert again.stdout.strip() == "retraining pull request #1 is already open for model version v3 @x"
@@ -64,8 +70,38 @@ def test_a_passing_report_retrains_nothing_and_errors_are_one_line(project):
     failing = _report(work / "reports/monitor.json", "v3")
     done = run_cli("monitor", "retrain", "--report", str(failing), "--base", "main;rm -rf /", cwd=work, env=env)
     assert done.returncode == 2 and done.stderr.startswith("error: --base must be a branch name")
-    done = run_cli("monitor", "retrain", "--report", str(failing), cwd=work, env={**env, "GITHUB_TOKEN": "wrong"})
+    done = run_cli(
+        "monitor", "retrain", "--report", str(failing), cwd=work, env={**env, "MLGATE_RETRAIN_TOKEN": "wrong"}
+    )
     assert (
         done.returncode == 1
         and done.stderr.strip() == "error: GitHub API GET /repos/org/proj/pulls: 401 Bad credentials"
     )
+
+
+def test_without_a_retrain_token_nothing_is_pushed_and_it_says_why(project):
+    """GitHub refuses a pull request from the job token by default, and one it opens starts no workflow: the
+    old code pushed retrain/... every day and opened nothing. Now it pushes nothing and names the secret."""
+    work, origin, state, env = project
+    report = _report(work / "reports/monitor.json", "v3")
+    env = {k: v for k, v in env.items() if k != "MLGATE_RETRAIN_TOKEN"}
+    done = run_cli("monitor", "retrain", "--report", str(report), cwd=work, env=env)
+    assert done.returncode == 2 and done.stderr.startswith("error: no MLGATE_RETRAIN_TOKEN secret: a pull request")
+    branches = subprocess.run(["git", "branch", "--list", "retrain/*"], cwd=origin, capture_output=True, text=True)
+    assert branches.stdout == "" and json.loads(state.read_text())["pulls"] == []
+
+
+def test_the_stand_in_refuses_a_pull_request_from_the_job_token(project):
+    """GitHub's default ("Allow GitHub Actions to create and approve pull requests" off), and its opposite."""
+    from mlgate.github import GitHub, GitHubError
+
+    _, _, state, env = project
+    job = GitHub(env["GITHUB_API_URL"], "org/proj", "t0ken")
+    with pytest.raises(GitHubError, match=r"403 GitHub Actions is not permitted to create or approve pull requests"):
+        job.create_pull("t", "b", "main", "")
+    data = json.loads(state.read_text())
+    data["repository"]["actions_can_create_prs"] = True
+    state.write_text(json.dumps(data))
+    job.create_pull("t", "b", "main", "")
+    (pull,) = json.loads(state.read_text())["pulls"]
+    assert pull["starts_workflows"] is False  # allowed, but its workflows never run

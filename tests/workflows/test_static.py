@@ -186,6 +186,19 @@ def test_write_grants_are_where_they_are_needed():
     }
 
 
+def _evaluate(condition: str, fork: bool, private: bool, attestations: str) -> bool:
+    """The attest step's `if:` for one repository (the three names it uses; GitHub's !, && and ||)."""
+    expr = condition.strip().removeprefix("${{").removesuffix("}}")
+    for name, value in (
+        ("github.event.repository.fork", fork),
+        ("github.event.repository.private", private),
+        ("vars.MLGATE_ATTESTATIONS", repr(attestations)),
+    ):
+        expr = expr.replace(name, str(value))
+    assert set(re.sub(r"True|False|'[^']*'|==", "", expr)) <= set(" !&|()"), expr
+    return bool(eval(expr.replace("&&", " and ").replace("||", " or ").replace("!", " not ")))
+
+
 def test_the_pushed_digest_gets_a_provenance_attestation_except_on_forks():
     """act has no OIDC token: there a stand-in checks the step's inputs; the step itself is checked here."""
     job = _wf("_publish.yml")["jobs"]["publish"]
@@ -198,7 +211,14 @@ def test_the_pushed_digest_gets_a_provenance_attestation_except_on_forks():
         "subject-digest": "${{ steps.push.outputs.digest }}",
         "push-to-registry": True,
     }
-    assert attest[0]["if"] == "${{ !github.event.repository.fork }}"
+    # Defect 4: GitHub stores attestations of a private repository only on GitHub Enterprise Cloud.
+    for fork, private, plan_has_them, attests in [
+        (False, False, "", True),
+        (True, False, "", False),
+        (False, True, "", False),
+        (False, True, "true", True),
+    ]:
+        assert _evaluate(attest[0]["if"], fork=fork, private=private, attestations=plan_has_them) is attests
     assert job["permissions"] == {"contents": "read", "packages": "write", "id-token": "write", "attestations": "write"}
     for caller in ("main.yml", "release.yml"):
         assert _wf(caller)["jobs"]["publish"]["permissions"] == job["permissions"], caller
@@ -269,6 +289,11 @@ def test_no_job_level_env_holds_a_secret(path):
                     assert not SECRET.search(str(value)), f"{path.name}:{name}: {key} reaches {step.get('uses')}"
 
 
+# Defect 3: deploy credentials live in each environment's secrets, which a job reads only once the environment's
+# protection let it run; passed from a caller they would be repository secrets, readable by any branch's workflow.
+ENVIRONMENT_SECRETS = {"KUBECONFIG_DATA", "REGISTRY_TOKEN"}
+
+
 def test_callers_pass_every_secret_the_reusable_workflows_declare():
     """Setting a secret (a tracking token, DVC credentials) needs no workflow edit."""
     declared = {
@@ -283,7 +308,8 @@ def test_callers_pass_every_secret_the_reusable_workflows_declare():
             callee = Path(job.get("uses", "")).name
             if declared.get(callee):
                 passed = job.get("secrets") or {}
-                assert set(passed) == declared[callee], f"{path.name}:{name}"
+                wanted = declared[callee] - (ENVIRONMENT_SECRETS if callee == "_deploy.yml" else set())
+                assert set(passed) == wanted, f"{path.name}:{name}"
                 assert all(v == f"${{{{ secrets.{k} }}}}" for k, v in passed.items()), f"{path.name}:{name}"
 
 
@@ -336,9 +362,9 @@ def test_the_pr_report_is_not_uploaded_by_a_cancelled_run():
 def test_every_deploy_resolves_the_target_the_same_way():
     (job,) = _wf("_deploy.yml")["jobs"].values()
     assert job["env"]["TARGET"] == "${{ vars.DEPLOY_TARGET || 'auto' }}"
-    runs = [s["run"] for s in job["steps"] if s.get("run", "").startswith("mlgate ")]
+    runs = [s["run"] for s in job["steps"] if s.get("run", "").startswith("mlgate ") and "preflight" not in s["run"]]
     assert len(runs) == 3 and all('--target "$TARGET"' in r for r in runs)
-    assert job["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
+    assert job["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "queue": "max"}
     assert "target" not in _wf("_deploy.yml")["on"]["workflow_call"]["inputs"]
     assert "target" not in _wf("rollback.yml")["on"]["workflow_dispatch"]["inputs"]
     for path in WORKFLOWS:
@@ -353,10 +379,15 @@ def test_release_waits_for_or_builds_its_image_and_goes_through_promote():
     (check,) = [s for s in steps if "mlgate release check" in s.get("run", "")]
     assert check["run"] == 'mlgate release check --tag "$TAG" --sha "$GITHUB_SHA"' and "continue-on-error" not in check
     assert check["env"]["TAG"] == "${{ github.ref_name }}" and steps.index(check) < steps.index(resolve)
-    assert resolve["run"] == 'mlgate image resolve --sha "$GITHUB_SHA" --wait "$WAIT"'
-    assert resolve["env"]["WAIT"] == "${{ vars.IMAGE_WAIT_SECONDS || '900' }}"
-    assert resolve["continue-on-error"] is True
-    assert jobs["pipeline"]["if"] == "needs.resolve.outputs.image == ''"
+    # Defect 2: the digest main's own run recorded, never what the mutable REPO:<sha> tag names.
+    assert resolve["run"] == 'mlgate image from-main --sha "$GITHUB_SHA" --wait "$WAIT"'
+    assert "continue-on-error" not in resolve and jobs["resolve"]["permissions"]["actions"] == "read"
+    assert "mlgate image resolve" not in (GITHUB / "workflows/release.yml").read_text()
+    assert jobs["pipeline"]["if"] == "needs.resolve.outputs.build == 'true'"
+    publish = _wf("_publish.yml")["jobs"]["publish"]["steps"]
+    (record,) = [s for s in publish if s.get("with", {}).get("name") == "image-ref"]
+    push = next(s for s in publish if s.get("id") == "push")
+    assert record["with"]["path"] == "image-ref/image" and "--record image-ref/image" in push["run"]
     assert jobs["pipeline"]["uses"].endswith("_pipeline.yml")
     assert jobs["build"]["needs"] == "pipeline" and jobs["build"]["with"]["save"] is True
     assert jobs["publish"]["needs"] == "build"
@@ -495,3 +526,33 @@ def test_no_job_is_skipped_by_a_skipped_ancestor_it_does_not_need(path):
             ):
                 offenders.append(f"{name} needs {parent} (which runs past skipped {skippable_above}): if: {condition}")
     assert not offenders, "\n".join(offenders)
+
+
+# The newest uv each pinned astral-sh/setup-uv commit lists a checksum for (its
+# src/download/checksum/known-checksums.ts): for any newer version the action downloads uv unchecked. A new pin
+# adds its line here after reading that file.
+SETUP_UV_KNOWS = {"20cfd1bf945f4377ade1205e4dbc17946fc9a30d": "0.12.4"}
+
+
+def test_uv_is_installed_with_a_checksum_and_is_one_version_everywhere():
+    setup = yaml.safe_load((ROOT / ".github/actions/setup/action.yml").read_text())
+    (step,) = [s for s in setup["runs"]["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
+    pin, version = step["uses"].split("@")[1], step["with"]["version"]
+    if "checksum" not in step["with"]:
+        newest = SETUP_UV_KNOWS.get(pin)
+        assert newest, f"setup-uv@{pin}: read its known-checksums.ts and add the newest version to SETUP_UV_KNOWS"
+        as_tuple = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+        assert as_tuple(version) <= as_tuple(newest), f"uv {version}: setup-uv@{pin[:8]} knows no checksum for it"
+    makefile = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    docker = {p.name: re.findall(r"uv==(\S+)", (ROOT / p).read_text()) for p in (Path("deploy/Dockerfile"),
+              Path("deploy/mlflow.Dockerfile"))}  # fmt: skip
+    assert makefile == version and all(found == [version] for found in docker.values()), (makefile, docker)
+
+
+def test_no_release_deploy_or_rollback_waiting_in_a_concurrency_group_is_dropped():
+    """Defect 6: GitHub keeps one pending run per concurrency group and cancels the one before it, so a third
+    release tag cancelled the second; `queue: max` keeps up to 100 waiting, in order (workflow-syntax docs)."""
+    groups = [("release.yml", _wf("release.yml")["concurrency"]), ("rollback.yml", _wf("rollback.yml")["concurrency"])]
+    groups += [("_deploy.yml", job["concurrency"]) for job in _wf("_deploy.yml")["jobs"].values()]
+    for name, group in groups:
+        assert group.get("queue") == "max" and not group.get("cancel-in-progress"), name

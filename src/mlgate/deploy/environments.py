@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -21,6 +22,8 @@ class Environment(BaseModel):
     # The docker target's container. Two projects deploying on one engine (a shared self-hosted runner)
     # need their own names and ports, or each would replace the other's service.
     container: str
+    # What GitHub must enforce before a job deploys here (src/mlgate/deploy/protection.py, docs/github.md).
+    protection: tuple[Literal["required_reviewers", "wait_timer", "deployment_branch_policy"], ...] = ()
 
 
 class _File(BaseModel):

@@ -10,6 +10,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -96,31 +97,32 @@ class GitHubHistory:
     def close(self, record_id: str, status: str, description: str) -> None:
         self.github.set_deployment_status(int(record_id), status, description)
 
-    def entries(self, env: str) -> list[DeployRecord]:
-        found = []
-        for deployment in self.github.deployments(env):
-            payload = deployment.get("payload") or {}
-            if isinstance(payload, str):  # GitHub returns the payload as it was sent; older APIs as text
-                try:
-                    payload = json.loads(payload)
-                except json.JSONDecodeError:
-                    continue
-            if not payload.get("image"):
-                continue  # a deployment GitHub made for a job's `environment:`, not one of ours
+    def entries(self, env: str) -> Iterator[DeployRecord]:
+        """Newest first, read lazily: rollback and the production release stop at the first match."""
+        for deployment in self.github.deployments(env, wanted=lambda d: bool(_payload(d).get("image"))):
+            payload = _payload(deployment)
             state = deployment.get("state", "pending")
-            found.append(
-                DeployRecord(
-                    env=env,
-                    image=payload["image"],
-                    model_version=str(payload.get("model_version", "")),
-                    model_sha256=str(payload.get("model_sha256", "")),
-                    git_sha=deployment.get("sha") or deployment.get("ref", ""),
-                    status=state if state in ("success", "failure") else "pending",
-                    rolled_back_from=str(payload.get("rolled_back_from", "")),
-                    id=str(deployment["id"]),
-                )
+            yield DeployRecord(
+                env=env,
+                image=payload["image"],
+                model_version=str(payload.get("model_version", "")),
+                model_sha256=str(payload.get("model_sha256", "")),
+                git_sha=deployment.get("sha") or deployment.get("ref", ""),
+                status=state if state in ("success", "failure") else "pending",
+                rolled_back_from=str(payload.get("rolled_back_from", "")),
+                id=str(deployment["id"]),
             )
-        return found
+
+
+def _payload(deployment: dict) -> dict:
+    """Ours carry the image; a deployment GitHub made for a job's `environment:` carries none."""
+    payload = deployment.get("payload") or {}
+    if isinstance(payload, str):  # GitHub returns the payload as it was sent; older APIs as text
+        try:
+            payload = json.loads(payload)
+        except json.JSONDecodeError:
+            return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def store() -> Ledger | GitHubHistory:
@@ -129,7 +131,7 @@ def store() -> Ledger | GitHubHistory:
     return GitHubHistory(github) if github else Ledger()
 
 
-def rollback_candidate(entries: list[DeployRecord], current: str | None) -> DeployRecord | None:
+def rollback_candidate(entries: Iterable[DeployRecord], current: str | None) -> DeployRecord | None:
     """The newest successful deploy that is not what runs and was not rolled back from since."""
     rolled_back_from: set[str] = set()
     for entry in entries:  # newest first

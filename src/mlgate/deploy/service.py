@@ -191,8 +191,8 @@ def rollback(params: Params, env_name: str, to_version: str | None = None, targe
     current = make_target(target_name, _repository_for(target_name)).current(env)
     entries = history.store().entries(env.name)
     if to_version:
-        found = [e for e in entries if e.status == "success" and e.model_version == to_version and e.image != current]
-        candidate = found[0] if found else None
+        found = (e for e in entries if e.status == "success" and e.model_version == to_version and e.image != current)
+        candidate = next(found, None)
     else:
         candidate = history.rollback_candidate(entries, current)
     if candidate is None:

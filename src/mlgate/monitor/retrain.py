@@ -4,8 +4,9 @@ The workflow has just run `make repro` on the latest data (what data.dvc names, 
 commits what the pipeline changed that git tracks (dvc.lock, metrics/, plots/) on a branch
 `retrain/<version>-<date>`, pushes it and opens a pull request: its PR workflow trains, gates and reports
 against production like any other change, so no model skips the gates. One open retraining PR per model
-version. Pull requests opened with the workflow's own GITHUB_TOKEN start no workflow (GitHub's rule), so
-the job passes a token secret that can (see monitor.yml).
+version. The pull request is opened with MLGATE_RETRAIN_TOKEN (a fine-grained or app token), never the job's
+GITHUB_TOKEN: GitHub Actions may not open pull requests unless the repository allows it (off by default), and
+one it opens starts no workflow, so no gate would ever run on it. Without that token nothing is pushed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from mlgate.errors import MlgateError
@@ -49,6 +51,19 @@ def _push_env(token: str) -> dict:
     }
 
 
+def _retrain_github() -> GitHub:
+    """The repository, with the token that opens a pull request whose workflows run (docs/github.md)."""
+    token = os.environ.get("MLGATE_RETRAIN_TOKEN", "").strip()
+    if not token:
+        raise MlgateError(
+            "no MLGATE_RETRAIN_TOKEN secret: a pull request opened with the job's GITHUB_TOKEN starts no workflow "
+            "(and GitHub Actions may not open one by default), so the retrained model would never be gated; "
+            "set the secret (a fine-grained token with contents and pull-requests write) or turn "
+            "MLGATE_RETRAIN_ON_DRIFT off. Nothing was pushed"
+        )
+    return replace(GitHub.require(), token=token)
+
+
 def retrain(report_path: Path, base: str, run_url: str = "", today: str | None = None) -> str:
     """Open the retraining pull request of the report's model version (none when it passed or one is open)."""
     report = read_report(report_path)
@@ -56,7 +71,7 @@ def retrain(report_path: Path, base: str, run_url: str = "", today: str | None =
         return "no blocking finding: no retraining"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,100}", base) or ".." in base:
         raise MlgateError(f"--base must be a branch name, got {base[:40]!r}")
-    github = GitHub.require()
+    github = _retrain_github()
     version = str(report.get("info", {}).get("model_version", "unknown"))
     prefix = branch_prefix(version)
     for pull in github.open_pulls():
