@@ -84,5 +84,5 @@ def test_make_test_schedules_the_worlds_first_in_their_own_groups():
         text=True,
     )
     ids = [line for line in done.stdout.splitlines() if "::" in line]
-    assert ids[0].startswith("tests/workflows/test_act.py::test_pr1"), ids[:3]
+    assert ids[0].startswith("tests/workflows/test_act.py::test_the_template_s_first_push"), ids[:3]
     assert "--no-loadscope-reorder" in (ROOT / "Makefile").read_text()

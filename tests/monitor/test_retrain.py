@@ -99,9 +99,10 @@ def test_the_stand_in_refuses_a_pull_request_from_the_job_token(project):
     job = GitHub(env["GITHUB_API_URL"], "org/proj", "t0ken")
     with pytest.raises(GitHubError, match=r"403 GitHub Actions is not permitted to create or approve pull requests"):
         job.create_pull("t", "b", "main", "")
-    data = json.loads(state.read_text())
-    data["repository"]["actions_can_create_prs"] = True
-    state.write_text(json.dumps(data))
+    from tests.github_standin import _state
+
+    with _state(state, write=True) as data:  # under the stand-in's lock: its save of the refused request is done
+        data["repository"]["actions_can_create_prs"] = True
     job.create_pull("t", "b", "main", "")
     (pull,) = json.loads(state.read_text())["pulls"]
     assert pull["starts_workflows"] is False  # allowed, but its workflows never run

@@ -592,7 +592,33 @@ def _monitor_issues(world: World) -> list[dict]:
     return [i for i in world.github().get("issues", []) if i["title"].startswith("mlgate monitor:")]
 
 
-def test_monitor_opens_one_issue_on_drifted_traffic_and_its_next_run_updates_it(side_world, trained_dir, monkeypatch):
+def _release_the_trained_model(world: World, model: Path, tmp_path: Path) -> None:
+    """Production runs a release of `model` (the monitor watches only a released model: before one, and before
+    its log, the scheduled run does nothing and is green)."""
+    import io
+    import tarfile
+
+    from mlgate.fingerprint import model_sha256
+    from mlgate.github import GitHub
+    from mlgate.release import MODEL_ASSET, notes
+
+    gh = GitHub(world.api, OWNER_REPO, WRITE_TOKEN)
+    image = f"{world.repository}@sha256:" + "5" * 64
+    release = gh.create_release(
+        MONITORED_VERSION, MONITORED_VERSION, notes(image, MONITORED_VERSION, model_sha256(model), None, {})
+    )
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(model, arcname="model")
+    asset = tmp_path / MODEL_ASSET
+    asset.write_bytes(buffer.getvalue())
+    gh.upload_asset(release, asset, MODEL_ASSET)
+
+
+def test_monitor_opens_one_issue_on_drifted_traffic_and_its_next_run_updates_it(
+    side_world, trained_dir, monkeypatch, tmp_path
+):
+    _release_the_trained_model(side_world, trained_dir / "outputs/model", tmp_path)
     log = _drifted_production_log(side_world.root, trained_dir, monkeypatch)
     sha = side_world.commit("main", "main", lambda work: edit_params(work / "params.yaml", "monitor.log_uri", str(log)))
     STATE["monitor_sha"] = sha
