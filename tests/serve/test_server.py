@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -20,8 +18,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from mlgate.deploy.targets import free_port
 from mlgate.model_io import load_model
+from tests.serve.process import mlgate_serve
 
 HEADER_TIMEOUT, BODY_TIMEOUT = 1.0, 2.0
 SLACK = 3.0  # scheduling on a busy shared machine
@@ -29,34 +27,9 @@ SLACK = 3.0  # scheduling on a busy shared machine
 
 @pytest.fixture(scope="module")
 def server(model_dir: Path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "MLGATE_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
-        "MLGATE_BODY_TIMEOUT": str(BODY_TIMEOUT),
-    }
-    mlgate = str(Path(sys.executable).parent / "mlgate")
-    proc = subprocess.Popen(
-        [mlgate, "serve", "--model-dir", str(model_dir), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(1800):
-            try:
-                with urllib.request.urlopen(f"{url}/ready", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("mlgate serve did not become ready in 180 s")
-        yield url, port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    timeouts = {"MLGATE_HEADER_TIMEOUT": str(HEADER_TIMEOUT), "MLGATE_BODY_TIMEOUT": str(BODY_TIMEOUT)}
+    with mlgate_serve(model_dir, Path.cwd(), timeouts) as url:
+        yield url, int(url.rsplit(":", 1)[1])
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> bool:
