@@ -73,6 +73,23 @@ def repro(project: Path, **extra: str) -> subprocess.CompletedProcess:
     )
 
 
+def assert_project_tests_pass(project: Path) -> None:
+    """tests/project in the adopted project, with its own code, in a session of its own, as its `make test` runs it."""
+    result = subprocess.run(
+        [str(BIN / "python"), "-m", "pytest", "tests/project", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env={
+            k: v
+            for k, v in env_for(project, PYTHONPATH=str(project / "src")).items()
+            if not k.startswith(("PYTEST_", "COV_CORE"))  # its own session, not a worker of this one
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-500:]
+
+
 @dataclass
 class Adopted:
     project: Path
@@ -178,19 +195,7 @@ def test_report_says_first_run_with_no_cross_dataset_delta(adopted: Adopted):
 def test_the_projects_own_tests_pass_on_it(adopted: Adopted):
     """tests/project (data contract, model behaviour, serving a real record) reads the adopted params.yaml and
     data: run inside the adopted project, with its own code, as its `make test` does."""
-    result = subprocess.run(
-        [str(BIN / "python"), "-m", "pytest", "tests/project", "-q", "-p", "no:cacheprovider"],
-        cwd=adopted.project,
-        env={
-            k: v
-            for k, v in env_for(adopted.project, PYTHONPATH=str(adopted.project / "src")).items()
-            if not k.startswith(("PYTEST_", "COV_CORE"))  # its own session, not a worker of this one
-        },
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-500:]
+    assert_project_tests_pass(adopted.project)
 
 
 def test_a_later_template_update_merges_cleanly(adopted: Adopted):

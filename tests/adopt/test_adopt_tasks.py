@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.adopt.test_adopt_e2e import BIN, env_for, git, repro
+from tests.adopt.test_adopt_e2e import BIN, assert_project_tests_pass, env_for, git, repro
 from tests.conftest import copy_repo, run_cli, use_fixture_project
 
 pytestmark = pytest.mark.e2e
@@ -147,19 +147,7 @@ def test_report_says_first_run(adopted: Adopted):
 
 
 def test_the_projects_own_tests_pass_on_it(adopted: Adopted):
-    result = subprocess.run(
-        [str(BIN / "python"), "-m", "pytest", "tests/project", "-q", "-p", "no:cacheprovider"],
-        cwd=adopted.project,
-        env={
-            k: v
-            for k, v in env_for(adopted.project, PYTHONPATH=str(adopted.project / "src")).items()
-            if not k.startswith(("PYTEST_", "COV_CORE"))
-        },
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-500:]
+    assert_project_tests_pass(adopted.project)
 
 
 FOREST = {"n_estimators": 500, "min_samples_leaf": 5}
