@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -42,6 +43,7 @@ pytestmark = [pytest.mark.workflows, pytest.mark.container]
 HERE = Path(__file__).parent
 BIN = Path(sys.executable).parent
 OWNER_REPO = "acme/mlgate"
+HOST_UV = shutil.which("uv") or str(ROOT / ".uv/bin/uv")  # the Makefile's: bootstrapped with pip where none is
 WRITE_TOKEN, READ_TOKEN = "ghs_write_token", "ghs_read_token"  # what GitHub hands a job, not a secret
 PERSONAL_TOKEN = "github_pat_retrain"  # the MLGATE_RETRAIN_TOKEN secret of a repository that retrains
 REVIEWER = "acme-lead"  # production's required reviewer: approves each release run's production job
@@ -248,8 +250,11 @@ class World:
             # outside act (`make test`), and twice more inside it cost ~10 minutes of a CI run.
             "PYTEST_ADDOPTS": "tests/code/test_config.py",
             "PYTEST_WORKERS": "0",  # one file: xdist's workers would cost more than they save
-            # The runner's PATH: no test venv; each job's setup puts its own .venv first.
-            "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN)),
+            # The runner's PATH: no test venv (each job's setup puts its own .venv first), and the host's uv for the
+            # setup-uv stand-in: the one on PATH, else the one `make` bootstrapped (a fresh machine has no uv).
+            "PATH": os.pathsep.join(
+                [str(Path(HOST_UV).parent), *(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN))]
+            ),
         }
         for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "MLGATE_DOCKER", "BASE_IMAGE", "MLGATE_PIP_CA", "UV_CACHE_DIR"):
             if os.environ.get(key):
