@@ -282,6 +282,11 @@ class DirectionCheck(_Behaviour):
     max_share: float = Field(0.0, ge=0, lt=1)
 
 
+# Where golden cases live: the model_gate stage depends on this folder (dvc.yaml), so a new or edited case
+# re-runs the gate without the project editing the template's dvc.yaml.
+GOLDEN_DIR = Path("tests/project/golden")
+
+
 class GoldenCheck(_Behaviour):
     """A CSV in the project (relative path) of feature rows with `expected` (a class) and/or `expected_min` /
     `expected_max` (a range of the prediction), checked exactly; `case` or the id column names a row."""
@@ -293,6 +298,8 @@ class GoldenCheck(_Behaviour):
     def _inside_project(cls, value: Path) -> Path:
         if value.is_absolute() or ".." in value.parts:
             raise ValueError(f"expected a path inside the project, relative to params.yaml, got '{value}'")
+        if not value.is_relative_to(GOLDEN_DIR):
+            raise ValueError(f"expected a file under {GOLDEN_DIR}/ (the model gate's dep), got '{value}'")
         return value
 
 

@@ -34,11 +34,11 @@ def test_declared_checks_get_their_names(workdir: Path):
     behaviour = {
         "invariance": [{"column": "channel"}, {"column": "channel", "name": "channel_any", "values": ["pos"]}],
         "direction": [{"column": "amount", "direction": "increasing", "blocking": False}],
-        "golden": [{"file": "tests/project/golden.csv"}],
+        "golden": [{"file": "tests/project/golden/cases.csv"}],
     }
     edit_params(workdir / "params.yaml", "gates.model.behaviour", behaviour)
     checks = load_params(workdir / "params.yaml").gates.model.behaviour.checks()
-    assert [name for name, _ in checks] == ["invariance_channel", "channel_any", "direction_amount", "golden_golden"]
+    assert [name for name, _ in checks] == ["invariance_channel", "channel_any", "direction_amount", "golden_cases"]
     assert checks[2][1].blocking is False and checks[0][1].tolerance == 0.01
 
 
@@ -54,6 +54,8 @@ def test_declared_checks_get_their_names(workdir: Path):
         ({"invariance": [{"column": "amount", "tolerance": -1}]}, "invariance.0.tolerance"),
         ({"golden": [{"file": "/etc/passwd"}]}, "gates.model.behaviour.golden.0.file: expected a path inside"),
         ({"golden": [{"file": "../x.csv"}]}, "gates.model.behaviour.golden.0.file"),
+        ({"golden": [{"file": "tests/project/golden.csv"}]}, "golden.0.file: expected a file under tests/project/golden/"),
+        ({"golden": [{"file": "tests/project/golden/../../x.csv"}]}, "gates.model.behaviour.golden.0.file"),
         ({"invariance": [{"column": "amount"}, {"column": "amount"}]}, "['invariance_amount'] declared twice"),
         ({"monotone": []}, "unknown key 'gates.model.behaviour.monotone'"),
     ],

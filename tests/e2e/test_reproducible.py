@@ -83,6 +83,16 @@ def test_a_changed_default_in_code_reruns_the_gate_it_governs(copy: Path):
     assert {"data_gate", "model_gate"} <= changed, changed
 
 
+def test_a_new_golden_case_file_reruns_the_model_gate_and_only_it(copy: Path):
+    """Golden cases are the project's expectations of its model: docs asked the user to add each file to
+    dvc.yaml (a template file), so a new or edited case left the gate's old verdict standing."""
+    (copy / "tests/project/golden/cases.csv").write_text("case,expected\nfirst,1\n")
+    status = _dvc("status", "--json", cwd=copy)
+    assert status.returncode == 0, status.stderr
+    changed = {name for name, changes in json.loads(status.stdout).items() if changes}
+    assert changed == {"model_gate"}, changed
+
+
 LEFTOVERS = (
     "src/project/__pycache__/model.cpython-311.pyc",
     "src/mlgate/gates/__pycache__/data.cpython-311.pyc",

@@ -115,29 +115,30 @@ def _golden(params, model, path, wrong_row: int) -> None:
 
 
 def test_a_golden_file_with_one_wrong_expectation_fails_naming_that_row(workdir, trained):
-    params = _declare(workdir, golden=[{"file": "tests/project/golden.csv"}])
+    params = _declare(workdir, golden=[{"file": "tests/project/golden/cases.csv"}])
     model = load_model(params.train.model_dir)
-    _golden(params, model, workdir / "tests/project/golden.csv", wrong_row=2)
+    _golden(params, model, workdir / "tests/project/golden/cases.csv", wrong_row=2)
     (check,), _ = run_behaviour(params, _test_rows(params), model, {}, binary(params))
-    assert check.name == "golden_golden" and not check.passed and check.value == 1.0
+    assert check.name == "golden_cases" and not check.passed and check.value == 1.0
     assert check.message.startswith("2 of 3 rows as expected; wrong: line 4 (third): expected class")
     assert "first" not in check.message and "second" not in check.message
 
-    _golden(params, model, workdir / "tests/project/golden.csv", wrong_row=0)
+    _golden(params, model, workdir / "tests/project/golden/cases.csv", wrong_row=0)
     (check,), _ = run_behaviour(params, _test_rows(params), model, {}, binary(params))
     assert "wrong: line 2 (first)" in check.message
 
 
 def test_a_golden_file_that_is_missing_or_malformed_fails_saying_why(workdir, trained):
-    params = _declare(workdir, golden=[{"file": "golden/cases.csv", "blocking": True}])
+    params = _declare(workdir, golden=[{"file": "tests/project/golden/missing.csv", "blocking": True}])
     model, test = load_model(params.train.model_dir), _test_rows(params)
     (check,), _ = run_behaviour(params, test, model, {}, binary(params))
-    assert not check.passed and "could not run" in check.message and "golden/cases.csv: file not found" in check.message
-    (workdir / "golden").mkdir()
-    test.iloc[:2].drop(columns=["amount"]).assign(expected=1).to_csv(workdir / "golden/cases.csv", index=False)
+    assert not check.passed and "could not run" in check.message
+    assert "tests/project/golden/missing.csv: file not found" in check.message
+    (workdir / "tests/project/golden").mkdir(parents=True, exist_ok=True)
+    test.iloc[:2].drop(columns=["amount"]).assign(expected=1).to_csv(workdir / "tests/project/golden/missing.csv", index=False)
     (check,), _ = run_behaviour(params, test, model, {}, binary(params))
     assert "missing feature column(s) ['amount']" in check.message
-    test.iloc[:2].assign(expected="maybe").to_csv(workdir / "golden/cases.csv", index=False)
+    test.iloc[:2].assign(expected="maybe").to_csv(workdir / "tests/project/golden/missing.csv", index=False)
     (check,), _ = run_behaviour(params, test, model, {}, binary(params))
     assert "line 2: expected: 'maybe' is not a label of 'is_fraud'" in check.message
 
