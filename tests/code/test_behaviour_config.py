@@ -54,7 +54,7 @@ def test_declared_checks_get_their_names(workdir: Path):
         ({"invariance": [{"column": "amount", "tolerance": -1}]}, "invariance.0.tolerance"),
         ({"golden": [{"file": "/etc/passwd"}]}, "gates.model.behaviour.golden.0.file: expected a path inside"),
         ({"golden": [{"file": "../x.csv"}]}, "gates.model.behaviour.golden.0.file"),
-        ({"golden": [{"file": "tests/project/golden.csv"}]}, "golden.0.file: expected a file under tests/project/golden/"),
+        ({"golden": [{"file": "tests/project/golden.csv"}]}, "0.file: expected a file under tests/project/golden/"),
         ({"golden": [{"file": "tests/project/golden/../../x.csv"}]}, "gates.model.behaviour.golden.0.file"),
         ({"invariance": [{"column": "amount"}, {"column": "amount"}]}, "['invariance_amount'] declared twice"),
         ({"monotone": []}, "unknown key 'gates.model.behaviour.monotone'"),

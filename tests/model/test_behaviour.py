@@ -134,11 +134,12 @@ def test_a_golden_file_that_is_missing_or_malformed_fails_saying_why(workdir, tr
     (check,), _ = run_behaviour(params, test, model, {}, binary(params))
     assert not check.passed and "could not run" in check.message
     assert "tests/project/golden/missing.csv: file not found" in check.message
-    (workdir / "tests/project/golden").mkdir(parents=True, exist_ok=True)
-    test.iloc[:2].drop(columns=["amount"]).assign(expected=1).to_csv(workdir / "tests/project/golden/missing.csv", index=False)
+    missing = workdir / "tests/project/golden/missing.csv"
+    missing.parent.mkdir(parents=True, exist_ok=True)
+    test.iloc[:2].drop(columns=["amount"]).assign(expected=1).to_csv(missing, index=False)
     (check,), _ = run_behaviour(params, test, model, {}, binary(params))
     assert "missing feature column(s) ['amount']" in check.message
-    test.iloc[:2].assign(expected="maybe").to_csv(workdir / "tests/project/golden/missing.csv", index=False)
+    test.iloc[:2].assign(expected="maybe").to_csv(missing, index=False)
     (check,), _ = run_behaviour(params, test, model, {}, binary(params))
     assert "line 2: expected: 'maybe' is not a label of 'is_fraud'" in check.message
 
