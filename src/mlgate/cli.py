@@ -480,22 +480,6 @@ def image_publish(
     typer.echo(image)
 
 
-@image_app.command("resolve")
-def image_resolve(
-    sha: Annotated[
-        str | None, typer.Option(help="Commit whose image to resolve (default: GITHUB_SHA or HEAD).")
-    ] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for main's workflow to push it.")] = 0,
-) -> None:
-    """Print the digest reference of the image built for a commit (image=), waiting for it when asked."""
-    from mlgate.deploy.image import resolve
-    from mlgate.github import write_output
-
-    image = resolve(sha, wait=wait)
-    write_output(image=image)
-    typer.echo(image)
-
-
 @image_app.command("from-main")
 def image_from_main(
     sha: Annotated[str, typer.Option(help="The tagged commit.", envvar="GITHUB_SHA")],

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -203,22 +202,6 @@ def publish(archive: Path, sha: str | None = None) -> str:
     docker("tag", source, tag)
     login(repo)
     return push(tag)
-
-
-def resolve(sha: str | None = None, wait: float = 0, poll: float = 10) -> str:
-    """The digest reference of the image built for a commit (tag <repository>:<sha>), waiting up to
-    `wait` seconds for main's workflow to push it."""
-    repo, sha = repository(), sha or os.environ.get("GITHUB_SHA") or _git_sha(Path("."))
-    tag = f"{repo}:{sha}"
-    login(repo)
-    deadline = time.monotonic() + wait
-    while True:
-        found = tag_digest(tag)
-        if found:
-            return found
-        if time.monotonic() >= deadline:
-            raise MlgateError(f"{tag}: not in the registry (did main build this commit?)")
-        time.sleep(poll)
 
 
 def ensure_local(image: str) -> None:
