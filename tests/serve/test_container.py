@@ -5,6 +5,7 @@ Outside CI a machine without Docker skips these; in CI (CI=true) a missing engin
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import time
@@ -149,11 +150,29 @@ def test_container_logs_predictions_with_their_ids(image, records, tmp_path: Pat
     assert set(logged["mlgate_request_id"]) == {body["request_id"]}
 
 
+def bridge_gateway(ipam_config: list[dict]) -> str:
+    """The bridge's gateway address. An engine started on an existing docker0 can leave IPAM's Gateway empty
+    (seen in CI: the S3 endpoint became http://:PORT); Docker's gateway is then the subnet's first host."""
+    ipv4 = [c for c in ipam_config if c.get("Subnet") and ":" not in c["Subnet"]]
+    if not ipv4:
+        raise AssertionError(f"docker network inspect bridge: no IPv4 subnet in {ipam_config}")
+    if ipv4[0].get("Gateway"):
+        return ipv4[0]["Gateway"]
+    return str(next(ipaddress.ip_network(ipv4[0]["Subnet"]).hosts()))
+
+
+def test_the_bridge_gateway_is_found_when_the_engine_leaves_it_unset():
+    assert bridge_gateway([{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]) == "172.17.0.1"
+    assert bridge_gateway([{"Subnet": "fd00::/64"}, {"Subnet": "172.18.0.0/16"}]) == "172.18.0.1"
+    with pytest.raises(AssertionError, match="no IPv4 subnet"):
+        bridge_gateway([])
+
+
 @pytest.fixture
 def s3_on_the_host(engine):
     """S3 on the Docker bridge's gateway address: reachable from a container as a cloud's object store is."""
-    gateway = docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").stdout.strip()
-    with s3_server(gateway, "mlgate-log") as env:
+    config = json.loads(docker("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}").stdout)
+    with s3_server(bridge_gateway(config), "mlgate-log") as env:
         yield env
 
 
