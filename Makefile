@@ -99,7 +99,7 @@ test-unit: data ## Unit, data, model, project and in-process serving tests with 
 # What a pull request that changes only the project's own files runs (`mlgate changes` says tests=project): your
 # tests, which read your params and data, and the config's; the pipeline job gates the model itself.
 test-project: data ## Your project's tests (tests/project) and the config's: what a PR that changes only your files runs
-	$(PYTEST) -n $(PYTEST_WORKERS) tests/project tests/code/test_config.py
+	$(PYTEST) -n $(PYTEST_WORKERS) tests/project tests/template/code/test_config.py
 
 bench-pr: install ## The PR workflow under act (fresh clone, warm uv cache): wall time per job, push to report, total
 	python benchmarks/bench_pr.py

@@ -29,7 +29,7 @@ def main() -> None:
     from mlgate.data.generate import generate
     from mlgate.model_io import load_model
     from mlgate.monitor.log import PredictionLog
-    from tests.monitor.serving import records, serving
+    from tests.template.monitor.serving import records, serving
 
     params = load_params("params.yaml")
     tmp = Path(tempfile.mkdtemp(prefix="mlgate-bench-monitor-"))

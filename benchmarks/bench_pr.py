@@ -1,4 +1,4 @@
-"""The PR workflow under act, as tests/workflows/test_act.py runs it: a fresh clone, every job on an empty
+"""The PR workflow under act, as tests/template/workflows/test_act.py runs it: a fresh clone, every job on an empty
 workspace installing its own roles from a warm uv cache and restoring the DVC cache entry an earlier run
 saved. Prints wall time per job, push to report (the pr-report artifact uploaded) and the total.
 Target: <= 90 s from push to the report.
@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import _run_sample_project
-from tests.workflows.test_act import BY_NAME, READ_TOKEN, World, _pr_event, model_change
+from tests.template.workflows.test_act import BY_NAME, READ_TOKEN, World, _pr_event, model_change
 
 
 def _stamp(line: dict) -> float:

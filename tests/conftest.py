@@ -1,7 +1,7 @@
 """Shared fixtures and helpers.
 
 Two kinds of tests live here. The template's machinery (every folder but tests/project) runs on its own project:
-tests/fixtures/params.yaml (the demo sample's contract) and data generated from it into temp dirs, so it passes
+tests/template/fixtures/params.yaml (the demo sample's contract) and data generated from it into temp dirs, so it passes
 whatever the project's params.yaml and data/ are. tests/project tests the user's project itself: ROOT's
 params.yaml and data (`make test` runs `make data` first).
 """
@@ -27,10 +27,10 @@ from mlgate.config import Params, load_params
 from mlgate.data.generate import generate, write_csv
 from mlgate.deploy.image import docker_bin
 from mlgate.pipeline import evaluate, prepare, train
-from tests.scheduling import pytest_collection_modifyitems, pytest_itemcollected  # noqa: F401 (hooks)
+from tests.template.scheduling import pytest_collection_modifyitems, pytest_itemcollected  # noqa: F401 (hooks)
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests/fixtures"
+FIXTURES = ROOT / "tests/template/fixtures"
 FIXTURE_PARAMS = FIXTURES / "params.yaml"  # the machinery's params: the demo sample, whatever ROOT/params.yaml is
 FIXTURE_DVC = FIXTURES / "data-dvc.yaml"  # the data.dvc of the fixture sample (named *.dvc, DVC would track it)
 FIXTURE_DVC_CONFIG = FIXTURES / "dvc-config"  # the template's .dvc/config: a remote the fixture project never has
@@ -213,7 +213,7 @@ def use_fixture_project(repo: Path) -> Path:
 
 
 def imports_of(root: Path) -> Path:
-    """Where the sample project's pipeline run recorded what each process imported (tests/imports_hook)."""
+    """Where the sample project's pipeline run recorded what each process imported (tests/template/imports_hook)."""
     return root.with_name(f"{root.name}.imports")
 
 
@@ -224,7 +224,9 @@ def _run_sample_project(root: Path) -> None:
     env = {
         **os.environ,
         "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests/imports_hook"), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT / "tests/template/imports_hook"), os.environ.get("PYTHONPATH")])
+        ),
         "MLGATE_RECORD_IMPORTS": str(record),
     }
     env.pop("MLFLOW_TRACKING_URI", None)  # the embedded default: mlflow.db in the project

@@ -2,7 +2,7 @@
 
 On github.com every job runs on a fresh runner, so what must survive a job (deploy history, releases,
 the production model) lives in GitHub itself. The client reads GITHUB_API_URL, GITHUB_REPOSITORY and
-GITHUB_TOKEN, as Actions sets them; tests point GITHUB_API_URL at tests/github_standin.py.
+GITHUB_TOKEN, as Actions sets them; tests point GITHUB_API_URL at tests/template/github_standin.py.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 list that only changes when skops, scikit-learn, numpy or scipy do. `_skops_snapshot.py` holds that
 list for the locked versions (`python -m mlgate.skops_types` rewrites it); `import_skops` hands it to
 skops when the installed versions are exactly the snapshot's, and lets skops scan otherwise, so the
-allow-list is always what skops itself would compute (tests/code/test_skops_types.py compares them).
+allow-list is always what skops itself would compute (tests/template/code/test_skops_types.py compares them).
 """
 
 from __future__ import annotations
