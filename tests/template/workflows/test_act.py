@@ -149,7 +149,11 @@ class World:
         run_base: int = 1000,
         visibility: str = "public",
         protected: bool = True,
+        whole_tests: bool = False,
     ) -> None:
+        # The tests job runs `make test-...` as on GitHub, on one file unless whole_tests: the whole unit suite
+        # already runs outside act (`make test`), and twice more inside it cost ~10 minutes of a CI run.
+        self.whole_tests = whole_tests
         self.secrets = secrets or {}  # the repository's secrets: none, unless a scenario configures a server
         self.protected, self.visibility = protected, visibility
         from tests.template.github_standin import EMPTY, protect, start
@@ -246,16 +250,14 @@ class World:
             "ACT_ARTIFACTS": str(self.artifacts),
             "ACT_CACHE": str(self.actions_cache),
             "DOCKER_CONFIG": str(self.root / "docker-config" / run_id),  # a fresh runner: logged in nowhere
-            # The tests job runs `make test-unit` as on GitHub, on one file: the whole unit suite already runs
-            # outside act (`make test`), and twice more inside it cost ~10 minutes of a CI run.
-            "PYTEST_ADDOPTS": "tests/template/code/test_config.py",
-            "PYTEST_WORKERS": "0",  # one file: xdist's workers would cost more than they save
             # The runner's PATH: no test venv (each job's setup puts its own .venv first), and the host's uv for the
             # setup-uv stand-in: the one on PATH, else the one `make` bootstrapped (a fresh machine has no uv).
             "PATH": os.pathsep.join(
                 [str(Path(HOST_UV).parent), *(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN))]
             ),
         }
+        if not self.whole_tests:  # one file: xdist's workers would cost more than they save
+            env |= {"PYTEST_ADDOPTS": "tests/template/code/test_config.py", "PYTEST_WORKERS": "0"}
         for key in ("DOCKER_HOST", "DOCKER_BUILDKIT", "MLGATE_DOCKER", "BASE_IMAGE", "MLGATE_PIP_CA", "UV_CACHE_DIR"):
             if os.environ.get(key):
                 env[key] = os.environ[key]
