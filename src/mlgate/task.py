@@ -396,7 +396,7 @@ class Multiclass(Task):
         predicted = prediction.argmax(axis=1)
         names = [str(c) for c in classes]
         present = np.unique(y)  # a class absent from the test split has no recall; one never predicted has 0
-        values = recall_score(y, predicted, labels=present, average=None, zero_division=0)
+        values = recall_score(y, predicted, labels=present, average=None)
         recall = [{"class": names[i], "recall": round(float(r), 4)} for i, r in zip(present, values, strict=True)]
         confusion = pd.DataFrame({"actual": [names[i] for i in y], "predicted": [names[i] for i in predicted]})
         return {"recall.json": recall, "confusion.csv": confusion}

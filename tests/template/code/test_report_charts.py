@@ -181,28 +181,30 @@ def test_a_malformed_file_of_this_run_is_said_not_a_stack_trace():
     assert "No deciles.json in this run: point 1: 'actual' is NaN, expected a finite number." in markdown
 
 
-def test_a_base_commits_unreadable_plot_file_is_reported_by_collect(workdir, params):
-    """The base commit's plots/pr.json is not JSON: the report draws this run's curve and says why not the base's."""
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_collect_reads_the_tasks_file_and_says_why_the_base_commits_is_unreadable(workdir, params, task):
+    """The base commit's plot file is not JSON: the report draws this run's chart and says why not the base's."""
     from mlgate.report.inputs import collect
-
-    plots = params.evaluate.plots_dir
-    (workdir / plots).mkdir(parents=True, exist_ok=True)
-    (workdir / plots / "pr.json").write_text('[{"recall": 1.0, "precision": ')
-    _git_workdir(workdir)
-    subprocess.run(["git", "add", "-f", str(plots / "pr.json")], cwd=workdir, check=True)
     from tests.conftest import GIT
 
-    subprocess.run([*GIT, "commit", "-q", "-m", "broken curve"], cwd=workdir, check=True)
-    (workdir / plots / "pr.json").write_text(json.dumps(_case("improvement")[0].plot))
+    params = params.model_copy(update={"data": params.data.model_copy(update={"task": task})})
+    kind = params.data.kind
+    path = params.evaluate.plots_dir / kind.chart_file
+    (workdir / path).parent.mkdir(parents=True, exist_ok=True)
+    (workdir / path).write_text('[{"recall": 1.0, "precision": ')
+    _git_workdir(workdir)
+    subprocess.run(["git", "add", "-f", str(path)], cwd=workdir, check=True)
+    subprocess.run([*GIT, "commit", "-q", "-m", "broken plot"], cwd=workdir, check=True)
+    ours = _case("improvement")[0].plot if task == "binary" else _plots(task)
+    (workdir / path).write_text(json.dumps(ours))
     inputs = collect(params, "HEAD", workdir / "reports")
-    assert inputs.base_plot == [] and "pr.json at HEAD is not JSON" in inputs.base_plot_error
+    assert (inputs.task, inputs.plot, inputs.base_plot) == (task, ours, [])
+    assert f"{path} at HEAD is not JSON (Expecting value at line 1)" == inputs.base_plot_error
     markdown = render(inputs)
-    (block,) = _blocks(markdown)
-    assert len(_series(block, "line")) == 1
-    assert "Orange: this PR (no curve at base)." in markdown
-    assert "The base's pr.json is not drawn: plots/pr.json at HEAD is not JSON (Expecting value at line 1)." in (
-        markdown.replace("\\", "")
-    )
+    assert f"### {kind.chart_title}\n\n```mermaid\n" in markdown and len(_blocks(markdown)) == 1
+    assert f"The base's {kind.chart_file} is not drawn: {path} at HEAD is not JSON" in markdown.replace("\\", "")
+    (workdir / path).write_text("{")
+    assert f"No {kind.chart_file} in this run: {path} is not JSON" in render(collect(params, "HEAD")).replace("\\", "")
 
 
 def test_hostile_class_names_stay_inside_the_chart_as_plain_labels():
