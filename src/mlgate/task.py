@@ -108,6 +108,16 @@ class Task:
         """The plot files evaluate writes: name -> a list of points (.json) or a frame (.csv)."""
         raise NotImplementedError
 
+    # The PR report's chart: one of the plot files, drawn by report/mermaid.py -----------------------------------
+    chart_file: ClassVar[str]  # the file in plots/ the chart draws
+    chart_title: ClassVar[str]  # the report section's heading
+    chart_fields: ClassVar[Mapping[str, type]]  # what each of its points holds (a base's file is checked for them)
+
+    def chart(self, ours: list[dict], base: list[dict] | None, base_label: str) -> str:
+        """The Mermaid block(s) and the caption of this run's points, beside the base's when given (`base_label`
+        already escaped)."""
+        raise NotImplementedError
+
     def scorer(self, y: np.ndarray, prediction: np.ndarray, threshold: float):
         """(weights (r, n) -> {metric: (r,) values}) for the bootstrap: each resample only re-weights rows."""
         raise NotImplementedError
@@ -262,6 +272,16 @@ class Binary(Task):
         confusion = pd.DataFrame({"actual": y, "predicted": (prediction >= threshold).astype(int)})
         return {"roc.json": roc_points(y, prediction), "pr.json": pr_points(y, prediction), "confusion.csv": confusion}
 
+    # The PR report's chart
+    chart_file = "pr.json"
+    chart_title = "Precision-recall"
+    chart_fields = MappingProxyType({"recall": float, "precision": float})
+
+    def chart(self, ours, base, base_label):
+        from mlgate.report.mermaid import caption, pr_chart
+
+        return pr_chart(ours, base) + "\n\n" + caption(base_label if base else None)
+
     def scorer(self, y, prediction, threshold):
         from mlgate.evidence.bootstrap import _Ranked, weighted_metrics
 
@@ -369,17 +389,27 @@ class Multiclass(Task):
         return {"recall_per_class": recalls, "classes": k, "prior_brier": prior_brier}
 
     def plots(self, y, prediction, classes, threshold):
+        import numpy as np
         import pandas as pd
+        from sklearn.metrics import recall_score
 
         predicted = prediction.argmax(axis=1)
         names = [str(c) for c in classes]
-        recall = [
-            {"class": name, "recall": round(float((predicted[y == i] == i).mean()), 4)}
-            for i, name in enumerate(names)
-            if (y == i).any()
-        ]
+        present = np.unique(y)  # a class absent from the test split has no recall; one never predicted has 0
+        values = recall_score(y, predicted, labels=present, average=None)
+        recall = [{"class": names[i], "recall": round(float(r), 4)} for i, r in zip(present, values, strict=True)]
         confusion = pd.DataFrame({"actual": [names[i] for i in y], "predicted": [names[i] for i in predicted]})
         return {"recall.json": recall, "confusion.csv": confusion}
+
+    # The PR report's chart
+    chart_file = "recall.json"
+    chart_title = "Recall per class"
+    chart_fields = MappingProxyType({"class": str, "recall": float})
+
+    def chart(self, ours, base, base_label):
+        from mlgate.report.mermaid import recall_chart
+
+        return recall_chart(ours, base, base_label)
 
     def scorer(self, y, prediction, threshold):
         import numpy as np
@@ -561,6 +591,16 @@ class Regression(Task):
                     }
                 )
         return {"deciles.json": points}
+
+    # The PR report's chart
+    chart_file = "deciles.json"
+    chart_title = "Mean actual vs mean predicted per decile"
+    chart_fields = MappingProxyType({"actual": float, "predicted": float})
+
+    def chart(self, ours, base, base_label):
+        from mlgate.report.mermaid import decile_charts
+
+        return decile_charts(ours, base, base_label)
 
     def scorer(self, y, prediction, threshold):
         import numpy as np

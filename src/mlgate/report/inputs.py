@@ -39,13 +39,26 @@ class ReportInputs:
     data: DataChange = field(default_factory=lambda: DataChange(None, None, None))
     data_gate: dict | None = None
     model_gate: dict | None = None
-    pr_curve: list[dict] = field(default_factory=list)
-    base_pr_curve: list[dict] = field(default_factory=list)
+    task: str = "binary"  # params.yaml data.task: which chart the report draws (Task.chart_file)
+    plot: object = field(default_factory=list)  # this run's chart file as parsed (checked when drawn)
+    base_plot: object = field(default_factory=list)  # ... and the base commit's; [] when it has none
+    plot_error: str | None = None  # why this run's file could not be read
+    base_plot_error: str | None = None  # ... and the base's
     links: dict[str, str] = field(default_factory=dict)
 
 
 def _json(path: Path) -> dict | list | None:
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _plot(raw: str | None, where: str) -> tuple[object, str | None]:
+    """(a plot file's content, why it could not be read): [] when there is none."""
+    if raw is None:
+        return [], None
+    try:
+        return json.loads(raw), None
+    except json.JSONDecodeError as e:
+        return [], f"{where} is not JSON ({e.msg} at line {e.lineno})"
 
 
 def _dvc_json(*args: str) -> dict:
@@ -94,7 +107,9 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
             f"run `MLGATE_BASE_REV={base} make run` to compare with it"
         )
         compared = {}
-    base_curve = git_show(base, params.evaluate.plots_dir / "pr.json")
+    chart_file = params.evaluate.plots_dir / params.data.kind.chart_file
+    plot, plot_error = _plot(chart_file.read_text() if chart_file.is_file() else None, str(chart_file))
+    base_plot, base_plot_error = _plot(git_show(base, chart_file), f"{chart_file} at {base}")
     return ReportInputs(
         metrics=metrics,
         base_metrics={k: v for k, v in compared.items() if k in METRIC_NAMES} or None,
@@ -112,7 +127,10 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
         ),
         data_gate=data_gate,
         model_gate=model_gate,
-        pr_curve=_json(params.evaluate.plots_dir / "pr.json") or [],
-        base_pr_curve=json.loads(base_curve) if base_curve else [],
+        task=params.data.task,
+        plot=plot,
+        base_plot=base_plot,
+        plot_error=plot_error,
+        base_plot_error=base_plot_error,
         links=links_from_env(reports_dir),
     )

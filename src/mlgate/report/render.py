@@ -7,7 +7,8 @@ from __future__ import annotations
 from mlgate.config import LOWER_IS_BETTER, METRIC_NAMES
 from mlgate.report.escape import cap, table_code, text
 from mlgate.report.inputs import ReportInputs
-from mlgate.report.mermaid import caption, pr_chart
+from mlgate.report.mermaid import points
+from mlgate.task import TASKS
 
 MARKER = "<!-- mlgate-report -->"
 PASS, FAIL, WARN = "✅", "❌", "⚠️"
@@ -206,11 +207,34 @@ def links(inputs: ReportInputs) -> str:
     )
 
 
+def _checked(raw: object, error: str | None, fields) -> tuple[list[dict] | None, str | None]:
+    """(the points, None), (None, why they are unfit), or (None, None) when there is no file."""
+    if error or raw in (None, []):
+        return None, error
+    try:
+        return points(raw, fields), None
+    except ValueError as e:
+        return None, str(e)
+
+
+def chart(inputs: ReportInputs) -> str:
+    """The task's chart (Task.chart) of this run beside the base's. A missing or malformed file is said in one
+    line and not drawn: the base's file is another commit's."""
+    task = TASKS[inputs.task]
+    ours, problem = _checked(inputs.plot, inputs.plot_error, task.chart_fields)
+    if ours is None:
+        return f"No {task.chart_file} in this run" + (f": {text(problem)}." if problem else ".")
+    base, base_problem = _checked(inputs.base_plot, inputs.base_plot_error, task.chart_fields)
+    label = text(short_ref(inputs.base_label))
+    drawn = task.chart(ours, base, label)
+    if base_problem:
+        drawn += f"\n\nThe base's {task.chart_file} is not drawn: {text(base_problem)}."
+    return drawn
+
+
 def render(inputs: ReportInputs) -> str:
     from mlgate.report.explain import section as explain_section  # it imports this module
 
-    chart = pr_chart(inputs.pr_curve, inputs.base_pr_curve) if inputs.pr_curve else "No PR curve in this run."
-    legend = caption(text(short_ref(inputs.base_label)) if inputs.base_pr_curve else None)
     head = "\n\n".join([MARKER, "## mlgate report", verdict(inputs)]) + "\n\n"
     body = "\n\n".join(
         [
@@ -219,7 +243,7 @@ def render(inputs: ReportInputs) -> str:
             "### Changes\n\n" + changes(inputs),
             gate_section("Data gate", inputs.data_gate),
             gate_section("Model gate", inputs.model_gate),
-            "### Precision-recall\n\n" + chart + ("\n\n" + legend if inputs.pr_curve else ""),
+            f"### {TASKS[inputs.task].chart_title}\n\n" + chart(inputs),
             *filter(None, [explain_section(inputs.model_gate)]),  # report/explain.py; absent without explanations
         ]
     )
