@@ -152,6 +152,7 @@ def test_the_model_dir_env_names_the_model_under_test(
     assert json.loads(printed["METRICS"]) == json.loads((built / "metrics/metrics.json").read_text())
 
 
+@pytest.mark.smoke
 def test_a_model_dir_env_that_is_not_a_model_dir_is_refused_in_one_line(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ):
@@ -167,6 +168,7 @@ def test_a_model_dir_env_that_is_not_a_model_dir_is_refused_in_one_line(
     ]
 
 
+@pytest.mark.smoke
 def test_missing_data_fails_naming_the_file_and_make_data(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("MLGATE_MODEL_DIR", raising=False)
     shutil.copy(FIXTURE_PARAMS, pytester.path / "params.yaml")
