@@ -132,6 +132,29 @@ def test_stale_outputs_are_trained_again_in_a_temp_dir(project: Path, pytester: 
     assert skops.stat().st_mtime_ns == before  # the repository is never written
 
 
+def test_xdist_workers_test_one_model_trained_once(project: Path, pytester: pytest.Pytester):
+    """`make test-project` runs in parallel: every worker tests the model the header named, trained once."""
+    edit_params(project / "params.yaml", "train.seed", 7)
+    seen = project.with_name(project.name + "-seen")
+    seen.mkdir()
+    pytester.makepyfile(
+        test_user=f"""
+import os, pathlib, pytest
+
+@pytest.mark.parametrize("case", range(8))
+def test_model_dir(case, project_model_dir):
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    pathlib.Path({str(seen)!r}, f"{{worker}}-{{case}}").write_text(str(project_model_dir))
+"""
+    )
+    result = pytester.runpytest("-n", "2", "-p", "no:cacheprovider", *_own_basetemp(pytester))
+    result.assert_outcomes(passed=8)
+    assert "mlgate model: one pipeline run in a temp dir" in result.stdout.str()
+    assert {path.name.split("-")[0] for path in seen.iterdir()} == {"gw0", "gw1"}
+    dirs = {path.read_text() for path in seen.iterdir()}
+    assert len(dirs) == 1 and not Path(dirs.pop()).is_relative_to(project), dirs
+
+
 def test_missing_outputs_without_dvc_are_trained_in_a_temp_dir(project: Path, pytester: pytest.Pytester):
     """No dvc.yaml: nothing says the outputs are current, so they are not used (fails closed)."""
     (project / "dvc.yaml").unlink()
