@@ -22,7 +22,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -65,11 +65,11 @@ def once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[P
 
 def model_dir_from_env() -> Path | None:
     """MLGATE_MODEL_DIR as an MLflow model dir mlgate loads; a path that is not one is refused in one line."""
-    from mlgate.model_io import SKOPS_FILE
-
     value = os.environ.get(MODEL_DIR_ENV, "").strip()
     if not value:
         return None
+    from mlgate.model_io import SKOPS_FILE  # skops and scikit-learn: only when asked
+
     path = Path(value).absolute()
     if not (path / "MLmodel").is_file() or not (path / SKOPS_FILE).is_file():
         raise pytest.UsageError(
@@ -147,7 +147,7 @@ def pytest_configure_node(node: Any) -> None:
 # --- the fixtures --------------------------------------------------------------------------------------------
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     pytest.fail(str(exc), pytrace=False)
 
 
@@ -161,7 +161,6 @@ def project_params(pytestconfig: pytest.Config) -> Params:
         return load_params(pytestconfig.rootpath / PARAMS_FILE)
     except MlgateError as exc:
         _fail(exc)
-        raise
 
 
 @pytest.fixture(scope="session")
@@ -236,7 +235,6 @@ def trained_model(project_params: Params, project_model_dir: Path) -> Any:
         return load_model(project_model_dir, project_params.train.trusted_types)
     except MlgateError as exc:
         _fail(exc)
-        raise
 
 
 @pytest.fixture(scope="session")

@@ -204,6 +204,17 @@ def test_missing_data_fails_naming_the_file_and_make_data(pytester: pytest.Pytes
     )
 
 
+def test_a_bad_params_file_fails_in_one_line_naming_the_key(pytester: pytest.Pytester):
+    shutil.copy(FIXTURE_PARAMS, pytester.path / "params.yaml")
+    edit_params(pytester.path / "params.yaml", "prepare.test_size", 2)
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_user="def test_params(project_params):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"{pytester.path / 'params.yaml'}: prepare.test_size: *(got 2)"])
+    assert "Traceback" not in result.stdout.str() and "raise " not in result.stdout.str()
+
+
 def test_the_projects_tests_reach_the_template_only_through_the_plugin():
     """No `tests.` import in tests/project: a template update that reshapes tests/conftest.py cannot break them."""
     offenders = [
