@@ -254,13 +254,12 @@ def test_split(project_params: Params, _mlgate_run: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def project_metrics(
-    pytestconfig: pytest.Config, project_params: Params, _mlgate_run: Path, trained_model, train_split, test_split
-) -> dict[str, Any]:
+def project_metrics(request: pytest.FixtureRequest, project_params: Params, _mlgate_run: Path) -> dict[str, Any]:
     """The model's metrics as `evaluate` writes them (metrics/metrics.json): the run's file, or, for
     MLGATE_MODEL_DIR, the same scoring of that model on the splits."""
-    if source(pytestconfig).kind == "env":
+    if source(request.config).kind == "env":
         from mlgate.pipeline.evaluate import score
 
-        return score(trained_model, test_split, train_split, project_params)[0]
+        model, train, test = map(request.getfixturevalue, ("trained_model", "train_split", "test_split"))
+        return score(model, test, train, project_params)[0]
     return json.loads((_mlgate_run / project_params.evaluate.metrics_file).read_text())
