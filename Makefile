@@ -20,7 +20,7 @@ EXTRAS ?= pipeline dev
 space := $(eval) $(eval)
 INSTALLED := $(VENV)/.installed-$(subst $(space),-,$(strip $(EXTRAS)))
 
-.PHONY: help install run data repro check-results summary test lint format clean bench-gates image bench-serve bench-setup test-unit test-project bench-pr
+.PHONY: help install run data repro check-results summary test lint format clean bench-gates image bench-serve bench-setup test-unit test-project test-smoke bench-pr
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -96,10 +96,16 @@ bench-serve: install ## Same model behind mlflow models serve and mlgate serve, 
 test-unit: data ## Unit, data, model, project and in-process serving tests with coverage (no Docker, act, browser)
 	$(PYTEST) -n $(PYTEST_WORKERS) -m "not container and not e2e and not workflows and not browser" --cov=mlgate --cov-report=xml --cov-report=term
 
-# What a pull request that changes only the project's own files runs (`mlgate changes` says tests=project): your
-# tests, which read your params and data, and the config's; the pipeline job gates the model itself.
-test-project: data ## Your project's tests (tests/project) and the config's: what a PR that changes only your files runs
+# Your tests, which read your params and data, and the config's. The pipeline job runs them after `make repro` on
+# the model it gated (MLGATE_MODEL_DIR=outputs/model); elsewhere they test the repository's outputs when current,
+# else a model trained once in a temp dir (docs/testing.md).
+test-project: data ## Your project's tests (tests/project) and the config's, on the current model (docs/testing.md)
 	$(PYTEST) -n $(PYTEST_WORKERS) tests/project tests/template/code/test_config.py
+
+# What a pull request that changes only the project's own files runs besides lint (`mlgate changes` says
+# tests=project): a fast smoke of the machinery, one process (the pipeline job runs your tests on its model).
+test-smoke: install ## The machinery's smoke (tests marked smoke, under a minute): what a PR changing only your files runs
+	$(PYTEST) -n 0 -m smoke tests/template
 
 bench-pr: install ## The PR workflow under act (fresh clone, warm uv cache): wall time per job, push to report, total
 	python benchmarks/bench_pr.py

@@ -9,14 +9,12 @@ params.yaml and data (`make test` runs `make data` first).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +25,10 @@ from mlgate.config import Params, load_params
 from mlgate.data.generate import generate, write_csv
 from mlgate.deploy.image import docker_bin
 from mlgate.pipeline import evaluate, prepare, train
+from mlgate.testing import once
 from tests.template.scheduling import pytest_collection_modifyitems, pytest_itemcollected  # noqa: F401 (hooks)
+
+pytest_plugins = ("pytester",)  # tests/template/testing runs the plugin as a user's session does
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests/template/fixtures"
@@ -53,23 +54,6 @@ def own_environments(prefix: str, first_port: int) -> dict:
             for i, env in enumerate(shipped)
         }
     }
-
-
-def once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
-    """A directory built once per test session and shared by every xdist worker (a file lock and a done
-    marker); without xdist, the session's own temp dir. Readers must not change it."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER") and base.name.startswith("popen-gw"):
-        base = base.parent  # the session's root, shared by the workers' own temp dirs (not a leaked variable's)
-    root = base / name
-    with (base / f"{name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (base / f"{name}.done").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir()
-            build(root)
-            (base / f"{name}.done").touch()
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,9 @@
 The PR workflow always runs (a workflow skipped by `paths-ignore` never reports its required
 checks); this decides whether its heavy jobs have work to do, and which tests follow the change: a PR that
 changes only the project's files (what `.gitattributes` marks `merge=ours`: params, data pointer, results, the
-model code and its tests) runs the project's tests; one that touches the template's machinery runs its whole
-suite, and so does every PR in the template's own repository (its project is the demo sample).
+model code and its tests) runs lint and the machinery's smoke (its own tests run in the pipeline job, on the model
+that job trains); one that touches the template's machinery runs its whole suite, and so does every PR in the
+template's own repository (its project is the demo sample).
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def is_template_repository(root: Path = Path(".")) -> bool:
 
 
 def tests_for(files: list[str], root: Path = Path(".")) -> str:
-    """`project` when every changed file is documentation or the project's own, else `unit` (the whole suite
-    but what needs Docker, act or a browser: `make test-unit`)."""
+    """`project` when every changed file is documentation or the project's own (the tests job runs
+    `make test-smoke`), else `unit` (the whole suite but what needs Docker, act or a browser: `make test-unit`)."""
     if not files or is_template_repository(root):
         return "unit"
     owned = DOCS + project_patterns(root)

@@ -8,25 +8,24 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlgate.data.schema import FeatureSchema
-from mlgate.model_io import load_model
 from mlgate.serve.app import create_app
 
 
 @pytest.fixture(scope="module")
-def client(model_dir):
-    with TestClient(create_app(model_dir)) as c:
+def client(project_model_dir):
+    with TestClient(create_app(project_model_dir)) as c:
         yield c
 
 
-def test_real_records_are_served(client, project, model_dir, train_split):
+def test_real_records_are_served(client, project_params, project_model_dir, trained_model, train_split):
     """Rows of the user's data as a client sends them (JSON: missing values as null)."""
-    names = FeatureSchema.load(model_dir).names
+    names = FeatureSchema.load(project_model_dir).names
     rows = train_split[names].head(5)
     response = client.post("/predict", json={"records": json.loads(rows.to_json(orient="records"))})
     assert response.status_code == 200, response.text
     answers = response.json()["predictions"]
-    task, model = project.data.kind, load_model(model_dir)
-    expected = [task.answer(v, task.classes(model), project.evaluate.threshold) for v in task.predict(model, rows)]
+    task, model, threshold = project_params.data.kind, trained_model, project_params.evaluate.threshold
+    expected = [task.answer(v, task.classes(model), threshold) for v in task.predict(model, rows)]
     assert len(answers) == len(rows) and [set(a) for a in answers] == [set(e) for e in expected]
     for answer, wanted in zip(answers, expected, strict=True):  # a score, a class and its probabilities, a value
         for key, value in wanted.items():

@@ -10,6 +10,7 @@ from mlgate.errors import MlgateError
 from tests.conftest import FIXTURE_PARAMS, edit_params
 
 
+@pytest.mark.smoke
 def test_fixture_params_load():
     p = load_params(FIXTURE_PARAMS)
     assert p.train.estimator == "hist_gradient_boosting"
@@ -58,6 +59,7 @@ def test_a_limit_that_is_not_a_finite_number_is_refused(workdir: Path, key, leaf
     assert f"{key.rsplit('.', 1)[-1]}.{leaf}" in str(err.value) and "finite" in str(err.value), err.value
 
 
+@pytest.mark.smoke
 def test_unknown_key_is_rejected(workdir: Path):
     edit_params(workdir / "params.yaml", "train.epochs", 3)
     with pytest.raises(MlgateError, match=r"unknown key 'train\.epochs'"):

@@ -141,6 +141,7 @@ def test_verdict_matches_the_gate_files(name, expected):
     assert expected in markdown.splitlines()[4]
 
 
+@pytest.mark.smoke
 def test_failed_checks_first_and_passing_folded():
     markdown = render(_case("failed_data_gate")[0])
     section = markdown.split("### ❌ Data gate")[1].split("### ")[0]

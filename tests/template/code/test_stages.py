@@ -14,6 +14,7 @@ from mlgate.pipeline import evaluate, prepare, train
 from tests.conftest import edit_params
 
 
+@pytest.mark.smoke
 def test_prepare_splits_stratified_outside_data(params, sample):
     prepare.run(params)
     out = params.prepare.output_dir

@@ -87,6 +87,7 @@ def _failed(report) -> dict:
     return {c.name: c for c in report.checks if not c.passed and c.blocking}
 
 
+@pytest.mark.smoke
 def test_clean_sample_passes(params, sample):
     report, results = run_data_gate(params, raw=sample, reference=sample)
     assert report.passed, report.table()

@@ -46,6 +46,7 @@ def odd_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / params.train.model_dir
 
 
+@pytest.mark.smoke
 def test_underscore_and_reserved_column_names_are_served(odd_names: Path):
     record = {"_id": "a1", "_batch": 2, "model_config": 0.3, "x": 1.0}
     with TestClient(create_app(odd_names)) as client:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlgate.config import TrainConfig
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -235,6 +236,50 @@ def test_the_pipeline_checks_committed_results_and_bakes_the_model_card():
     assert steps[card]["env"] == {"MLGATE_MODEL_VERSION": "${{ steps.register.outputs.model-version }}"}
 
 
+def test_the_pipeline_job_runs_the_projects_tests_on_the_model_it_gated():
+    """`make test-project` after repro and check-results, with MLGATE_MODEL_DIR the model dir the job uploads:
+    the project's tests test that model, not one they train themselves (mlgate.testing)."""
+    steps = _wf("_pipeline.yml")["jobs"]["pipeline"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    tests = runs.index("make test-project")
+    assert runs.index("make repro") < runs.index("mlgate check-results") < tests
+    upload = next(s for s in steps if s.get("with", {}).get("name") == "model")
+    assert steps[tests]["env"] == {"MLGATE_MODEL_DIR": upload["with"]["path"].rstrip("/")}
+    assert upload["with"]["path"].rstrip("/") == str(TrainConfig.model_fields["model_dir"].default)
+
+
+def _tests_command(tests: str) -> subprocess.CompletedProcess:
+    """What the tests job's test step runs for `tests` (make stubbed to print its targets)."""
+    (step,) = [s for s in _wf("_tests.yml")["jobs"]["tests"]["steps"] if s.get("env", {}).get("TESTS")]
+    script = 'make() { echo "make $*"; }\n' + step["run"]
+    return subprocess.run(["bash", "-ec", script], env={"TESTS": tests}, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(("tests", "target"), [("unit", "make test-unit"), ("project", "make test-smoke")])
+def test_the_tests_job_runs_lint_then_the_suite_or_the_smoke(tests, target):
+    """A PR changing only the project's files (tests=project) gets lint and the machinery's smoke: its own tests
+    run in the pipeline job; any other PR gets the template's whole unit suite."""
+    runs = [s.get("run", "") for s in _wf("_tests.yml")["jobs"]["tests"]["steps"]]
+    assert runs.index("make lint") < next(i for i, r in enumerate(runs) if "TESTS" in r)
+    done = _tests_command(tests)
+    assert (done.returncode, done.stdout) == (0, f"{target}\n"), done.stderr
+
+
+def test_the_tests_job_refuses_an_unknown_kind_in_one_line():
+    done = _tests_command("everything")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == "tests: everything is neither unit nor project\n"
+
+
+def test_the_smoke_is_a_handful_of_template_tests():
+    """`make test-smoke` runs what is marked smoke: a few template tests (under a minute), none of the project's."""
+    assert "-m smoke tests/template" in (ROOT / "Makefile").read_text()
+    decorator = re.compile(r"^@pytest\.mark\.smoke$", re.M)  # a decorator line, not a mention like this one
+    counts = {path.relative_to(ROOT): len(decorator.findall(path.read_text())) for path in ROOT.glob("tests/**/*.py")}
+    marked = {path: n for path, n in counts.items() if n}
+    assert 0 < sum(marked.values()) <= 10 and all(path.parts[1] == "template" for path in marked), marked
+
+
 def test_jobs_that_pull_images_may_read_packages():
     """A private GHCR image cannot be pulled without packages: read (a fresh runner has no login)."""
     for path in WORKFLOWS:
@@ -424,7 +469,7 @@ def test_each_job_installs_only_its_roles():
     """Deploy, publish, build and comment jobs skip the training stack (deepchecks, dvc)."""
     wanted = {
         "_tests.yml": "pipeline dev",
-        "_pipeline.yml": "pipeline",
+        "_pipeline.yml": "pipeline dev",  # dev: pytest, for the project's tests on the gated model
         "_build.yml": "",
         "_publish.yml": "",
         "_deploy.yml": "deploy",
