@@ -63,9 +63,10 @@ def is_template_repository(root: Path = Path(".")) -> bool:
 
 
 def tests_for(files: list[str], root: Path = Path(".")) -> str:
-    """`project` when every changed file is documentation or the project's own (the tests job runs
-    `make test-smoke`), else `unit` (the whole suite but what needs Docker, act or a browser: `make test-unit`)."""
+    """`smoke` when every changed file is documentation or the project's own (the tests job runs
+    `make test-smoke`; the project's tests run in the pipeline job), else `unit` (the whole suite but what
+    needs Docker, act or a browser: `make test-unit`)."""
     if not files or is_template_repository(root):
         return "unit"
     owned = DOCS + project_patterns(root)
-    return "project" if all(any(fnmatch.fnmatchcase(f, p) for p in owned) for f in files) else "unit"
+    return "smoke" if all(any(fnmatch.fnmatchcase(f, p) for p in owned) for f in files) else "unit"

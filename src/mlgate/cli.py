@@ -555,7 +555,7 @@ def changes(
     base: Annotated[str, typer.Option(help="The PR's base commit (github.event.pull_request.base.sha).")],
     head: Annotated[str, typer.Option(help="The PR's head commit.")] = "HEAD",
 ) -> None:
-    """Write code=true|false (false when the PR changes documentation only) and tests=project|unit (project
+    """Write code=true|false (false when the PR changes documentation only) and tests=smoke|unit (smoke
     when it changes only the project's own files) to $GITHUB_OUTPUT."""
     from mlgate.changes import changed_files, tests_for, touches_code
     from mlgate.github import write_output

@@ -79,9 +79,9 @@ def adopted(repo):
 @pytest.mark.parametrize(
     ("files", "tests"),
     [
-        ({"params.yaml": "data:\n  target: z\n"}, "project"),  # a hyper-parameter PR
-        ({"data.dvc": "outs: []\n", "dvc.lock": "x\n", "metrics/metrics.json": "{}\n"}, "project"),  # new data
-        ({"src/project/model.py": "x = 1\n", "tests/project/test_mine.py": "x = 1\n", "README.md": "x\n"}, "project"),
+        ({"params.yaml": "data:\n  target: z\n"}, "smoke"),  # a hyper-parameter PR
+        ({"data.dvc": "outs: []\n", "dvc.lock": "x\n", "metrics/metrics.json": "{}\n"}, "smoke"),  # new data
+        ({"src/project/model.py": "x = 1\n", "tests/project/test_mine.py": "x = 1\n", "README.md": "x\n"}, "smoke"),
         ({"params.yaml": "a: 1\n", "src/mlgate/gates/checks.py": "x = 1\n"}, "unit"),  # the machinery: the suite
         ({"tests/template/code/test_x.py": "x = 1\n"}, "unit"),
         ({".github/workflows/pr.yml": "on: push\n"}, "unit"),
