@@ -210,7 +210,7 @@ def judge(
     report.checks += _guarded_list(
         "overfit_gap", f"<= {gate.max_overfit_gap}", lambda: [overfit_gap(metrics, y, scores, params)]
     )
-    md5 = _short_hash(report.info["data_md5"])
+    md5 = _short_hash(report.info.get("data_md5"))
     sha = report.info.get("model_sha256", "?")[:12]
     base = base or Champion("base", note="no base given: first run, nothing to compare")
     champions = [("regression_vs_base", "base", base)]
