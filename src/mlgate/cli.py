@@ -171,12 +171,13 @@ def gate_model(
     params_file: ParamsOpt = "params.yaml",
 ) -> None:
     """Model gate: metric floors, trivial baseline, overfit, calibration, drift, non-inferiority vs champions."""
+    from mlgate.bundle import is_model_dir
     from mlgate.gates.baseline import base_at, model_from_dir, production_model
     from mlgate.gates.model import run_model_gate
 
     p = load(params_file)
     if base_model is not None:
-        if not (base_model / "MLmodel").is_file():
+        if not is_model_dir(base_model):
             raise MlgateError(f"{base_model}: no saved model there (expected an MLmodel file)")
         base = model_from_dir(p, base_model, f"base model {base_model}")
     else:
@@ -184,7 +185,7 @@ def gate_model(
     live = None
     if production:  # the model of the release production runs (CI downloads it), else the registry's @production alias
         released = Path(os.environ.get("MLGATE_PRODUCTION_MODEL") or "-")
-        if (released / "MLmodel").is_file():
+        if is_model_dir(released):
             live = model_from_dir(p, released, f"production (its release, model {_fingerprint(released)})")
         else:
             live = production_model(p)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from mlgate.bundle import FEATURE_SCHEMA, SERVING, SKOPS
 from mlgate.errors import MlgateError
 
-FINGERPRINTED = ("model.skops", "feature_schema.json", "serving.json")
+FINGERPRINTED = (SKOPS, FEATURE_SCHEMA, SERVING)
 
 
 def model_sha256(model_dir: Path | str) -> str:

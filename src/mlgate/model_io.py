@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mlgate.bundle import SKOPS, is_model_dir
 from mlgate.errors import MlgateError
 from mlgate.skops_types import import_skops
 
@@ -25,8 +26,6 @@ sio = import_skops()  # skops' default allow-list without its scan of every scik
 LIBRARIES = ("sklearn", "numpy", "scipy")
 # Never loadable, even when listed: they run code or touch the system with what the file says.
 FORBIDDEN = ("builtins.", "posix.", "nt.", "os.", "subprocess.", "sys.", "importlib.", "pickle.", "shutil.", "io.")
-SKOPS_FILE = "model.skops"
-RUN_FILE = "run.json"
 TRUSTED_ENV = "MLGATE_TRUSTED_TYPES"  # the server's copy of train.trusted_types, baked in at image build
 
 
@@ -88,9 +87,9 @@ def load_model(model_dir: Path, extra: Iterable[str] | None = None) -> Any:
     """Load the sklearn model of an MLflow model dir with skops and mlgate's allow-list (pickle is off)."""
     model_dir = Path(model_dir)
     extra = configured_types() if extra is None else list(extra)
-    if not (model_dir / "MLmodel").is_file():
+    if not is_model_dir(model_dir):
         raise MlgateError(f"{model_dir}: no MLmodel file (expected an MLflow model directory)")
-    path = model_dir / SKOPS_FILE
+    path = model_dir / SKOPS
     if not path.is_file():
         raise MlgateError(f"{path}: missing (mlgate loads skops models only; pickle is refused)")
     try:
@@ -141,8 +140,3 @@ def canonical_skops(path: Path) -> None:
             info.compress_type, info.external_attr = compression, 0o644 << 16
             archive.writestr(info, data)
     tmp.replace(path)
-
-
-def read_run(model_dir: Path) -> dict:
-    path = Path(model_dir) / RUN_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}

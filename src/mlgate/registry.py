@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from mlgate import tracking
+from mlgate.bundle import VERDICTS, is_model_dir, read_run, read_serving, verdict_file
 from mlgate.config import Params
 from mlgate.errors import MlgateError
 from mlgate.fingerprint import model_sha256
 
 GATES = ("data", "model")
-GATES_DIR = "gates"  # inside the model directory
 
 
 def _read_verdict(path: Path) -> dict:
@@ -47,7 +47,7 @@ def check_binding(model_dir: Path, verdicts: dict[str, dict], where: str) -> str
             f"{where}: the model gate judged model {str(judged)[:12] or '(none)'}, not this model "
             f"{fingerprint[:12]} (retrained after the gates? run dvc repro)"
         )
-    data = json.loads((Path(model_dir) / "serving.json").read_text()).get("data_md5")
+    data = read_serving(model_dir).get("data_md5")
     if not data:
         raise MlgateError(f"{where}: the model names no data hash (serving.json data_md5; is data.dvc tracked?)")
     for gate in GATES:
@@ -62,18 +62,16 @@ def check_binding(model_dir: Path, verdicts: dict[str, dict], where: str) -> str
 def register(params: Params, reports_dir: Path | str, git_sha: str) -> str:
     """Bind the gated model to its verdicts and return its version; refuses anything unbound."""
     model_dir, reports_dir = Path(params.train.model_dir), Path(reports_dir)
-    if not (model_dir / "MLmodel").is_file():
+    if not is_model_dir(model_dir):
         raise MlgateError(f"{model_dir}: no model to register (run dvc repro)")
-    verdicts = {gate: _read_verdict(reports_dir / f"{gate}_gate.json") for gate in GATES}
+    verdicts = {gate: _read_verdict(reports_dir / verdict_file(gate)) for gate in GATES}
     fingerprint = check_binding(model_dir, verdicts, "refusing to register")
-    bundled = model_dir / GATES_DIR
+    bundled = model_dir / VERDICTS
     bundled.mkdir(exist_ok=True)
     for gate in GATES:
-        shutil.copyfile(reports_dir / f"{gate}_gate.json", bundled / f"{gate}_gate.json")
+        shutil.copyfile(reports_dir / verdict_file(gate), bundled / verdict_file(gate))
     if not tracking.server_configured():
         return f"g{fingerprint[:12]}"
-    from mlgate.model_io import read_run
-
     run_id = read_run(model_dir).get("run_id")
     if not run_id:
         raise MlgateError(f"{model_dir}: no MLflow run id (run.json); retrain with `dvc repro`")

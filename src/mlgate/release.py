@@ -17,11 +17,12 @@ import tempfile
 from pathlib import Path
 
 from mlgate.archive import extract
+from mlgate.bundle import CARD_JSON, CARD_MD, VERDICTS, read_json, verdict_file
 from mlgate.config import Params
 from mlgate.deploy.binding import verify
 from mlgate.deploy.image import digest_of, sbom
 from mlgate.errors import MlgateError
-from mlgate.evidence.card import CARD_JSON, CARD_MD, render_markdown
+from mlgate.evidence.card import render_markdown
 from mlgate.fingerprint import model_sha256
 from mlgate.github import GitHub, GitHubError
 
@@ -115,7 +116,7 @@ def publish(params: Params, tag: str, image: str, github: GitHub | None = None) 
         bound = verify(image, model_to=model_dir)
         card = release_card(model_dir, image, bound.model_version)
         card["approvals"] = approvals(github, os.environ.get("GITHUB_RUN_ID"))
-        verdicts = {g: json.loads((model_dir / "gates" / f"{g}_gate.json").read_text()) for g in ("data", "model")}
+        verdicts = {g: read_json(model_dir / VERDICTS, verdict_file(g)) for g in ("data", "model")}
         metrics_file = Path(params.evaluate.metrics_file)
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
         release = github.release_by_tag(tag)
@@ -126,8 +127,8 @@ def publish(params: Params, tag: str, image: str, github: GitHub | None = None) 
             raise MlgateError(f"release {tag} already exists for {_meta(release).get('image') or 'another image'}")
         assets = {
             MODEL_ASSET: _tar(model_dir),
-            "data_gate.json": json.dumps(verdicts["data"], indent=2).encode(),
-            "model_gate.json": json.dumps(verdicts["model"], indent=2).encode(),
+            verdict_file("data"): json.dumps(verdicts["data"], indent=2).encode(),
+            verdict_file("model"): json.dumps(verdicts["model"], indent=2).encode(),
             CARD_MD: render_markdown(card).encode(),
             CARD_JSON: json.dumps(card, indent=2).encode(),
             SBOM_ASSET: sbom(image, Path(tmp) / SBOM_ASSET).read_bytes(),

@@ -13,10 +13,9 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel
 
+from mlgate.bundle import FEATURE_SCHEMA
 from mlgate.config import SchemaConfig
 from mlgate.features import FeatureSpec
-
-SCHEMA_FILE = "feature_schema.json"
 
 
 def _nullable(rules: dict, name: str) -> bool:
@@ -79,11 +78,11 @@ class FeatureSchema(BaseModel):
         return cls(features=features, ignored=[c for c in rules if c not in spec.columns])
 
     def save(self, model_dir: Path) -> None:
-        (model_dir / SCHEMA_FILE).write_text(self.model_dump_json(indent=2))
+        (model_dir / FEATURE_SCHEMA).write_text(self.model_dump_json(indent=2))
 
     @classmethod
     def load(cls, model_dir: Path) -> FeatureSchema:
-        return cls.model_validate(json.loads((model_dir / SCHEMA_FILE).read_text()))
+        return cls.model_validate(json.loads((model_dir / FEATURE_SCHEMA).read_text()))
 
     @property
     def names(self) -> list[str]:

@@ -14,9 +14,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlgate.bundle import SMOKE, VERDICTS, read_json, verdict_file
 from mlgate.deploy.image import copy_out, docker, ensure_local
 from mlgate.errors import MlgateError
-from mlgate.registry import GATES, GATES_DIR, check_binding
+from mlgate.registry import GATES, check_binding
 
 VERSION_LABEL = "io.mlgate.model.version"
 SHA_LABEL = "io.mlgate.model.sha256"
@@ -60,9 +61,9 @@ def verify(image: str, model_to: Path | None = None) -> Bound:
         model_dir = _copy_model(image, Path(tmp))
         verdicts = {}
         for gate in GATES:
-            path = model_dir / GATES_DIR / f"{gate}_gate.json"
+            path = model_dir / VERDICTS / verdict_file(gate)
             if not path.is_file():
-                raise Refused(f"refusing {image}: no {gate} gate verdict inside the image (/model/{GATES_DIR})")
+                raise Refused(f"refusing {image}: no {gate} gate verdict inside the image (/model/{VERDICTS})")
             verdicts[gate] = json.loads(path.read_text())
         try:
             fingerprint = check_binding(model_dir, verdicts, f"refusing {image}")
@@ -70,7 +71,7 @@ def verify(image: str, model_to: Path | None = None) -> Bound:
             raise Refused(str(exc)) from None
         if fingerprint != sha:
             raise Refused(f"refusing {image}: /model is {fingerprint[:12]}, the label says {sha[:12]}")
-        smoke = json.loads((model_dir / "smoke.json").read_text())
+        smoke = read_json(model_dir, SMOKE)
         if model_to is not None:
             shutil.copytree(model_dir, model_to, dirs_exist_ok=True)
     return Bound(image, version, sha, found.get(REVISION_LABEL, ""), smoke)

@@ -15,6 +15,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mlgate.bundle import VERDICTS, is_model_dir, read_json, verdict_file
 from mlgate.errors import MlgateError
 from mlgate.fingerprint import model_sha256
 
@@ -53,7 +54,7 @@ def build(
     Labels bind the image to its model: version, fingerprint, and the verdicts the model carries
     (outputs/model/gates/, written by `mlgate register`), re-checked here and again at every deploy."""
     model_dir = context / "outputs/model"
-    if not (model_dir / "MLmodel").is_file():
+    if not is_model_dir(model_dir):
         raise MlgateError(f"{model_dir}: no model to package (run `make run` first)")
     fingerprint, gates = _binding(model_dir)
     build_args = {
@@ -105,11 +106,11 @@ def sbom(image: str, dest: Path) -> Path:
 
 def _binding(model_dir: Path) -> tuple[str, str]:
     """(fingerprint, gates label): "data=passed,model=passed" only when the bundled verdicts bind this model."""
-    from mlgate.registry import GATES, GATES_DIR, check_binding
+    from mlgate.registry import GATES, check_binding
 
     fingerprint = model_sha256(model_dir)
     try:
-        verdicts = {g: json.loads((model_dir / GATES_DIR / f"{g}_gate.json").read_text()) for g in GATES}
+        verdicts = {g: read_json(model_dir / VERDICTS, verdict_file(g)) for g in GATES}
         check_binding(model_dir, verdicts, "build")
     except (OSError, ValueError, MlgateError):
         return fingerprint, "unverified"

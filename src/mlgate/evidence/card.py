@@ -17,15 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlgate.bundle import CARD_JSON, CARD_MD, read_run, verdict_file
 from mlgate.config import Params
 from mlgate.evidence.bootstrap import intervals_of, weighted_metrics
 from mlgate.explain import card as explain_card
 from mlgate.features import feature_spec
 from mlgate.fingerprint import model_sha256
-from mlgate.model_io import load_model, read_run
+from mlgate.model_io import load_model
 from mlgate.versioning import data_md5
-
-CARD_JSON, CARD_MD = "card.json", "card.md"
 
 
 def _git_sha() -> str:
@@ -38,7 +37,7 @@ def _git_sha() -> str:
 def _gates(reports_dir: Path) -> dict[str, Any]:
     verdicts = {}
     for gate in ("data", "model"):
-        path = reports_dir / f"{gate}_gate.json"
+        path = reports_dir / verdict_file(gate)
         if not path.is_file():
             verdicts[gate] = {"passed": None, "failed": [], "checks": 0}
             continue
@@ -103,8 +102,8 @@ def collect(params: Params, reports_dir: Path = Path("reports"), image: str | No
     sized = [s for s in segments if s["rows"]]
     smallest = min(sized, key=lambda s: s["rows"]) if sized else None
     gate_rows = (
-        json.loads((reports_dir / "data_gate.json").read_text())["info"].get("rows")
-        if (reports_dir / "data_gate.json").is_file()
+        json.loads((reports_dir / verdict_file("data")).read_text())["info"].get("rows")
+        if (reports_dir / verdict_file("data")).is_file()
         else None
     )
     return {

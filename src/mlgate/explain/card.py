@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mlgate.bundle import verdict_file
+
 
 def facts(reports_dir: Path, model_sha: str) -> dict:
     """The card's "explanations" (this model's importances, or an `error` line) and "behaviour" (each declared
     check's verdict; None when unknown)."""
-    path = reports_dir / "model_gate.json"
+    path = reports_dir / verdict_file("model")
     missing = None
     if not path.is_file():
         missing = f"no model gate report ({path}): run `mlgate gate model` first"

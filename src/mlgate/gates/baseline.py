@@ -10,7 +10,6 @@ alias) passes and says so; a lookup that fails (an unknown revision, a 403 from 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import tempfile
@@ -22,6 +21,7 @@ from urllib.parse import quote
 
 import yaml
 
+from mlgate.bundle import FEATURE_SCHEMA, SERVING, read_optional
 from mlgate.config import Params, TrainConfig
 from mlgate.gates.reference import resolve_rev
 from mlgate.versioning import data_md5, git_show
@@ -131,10 +131,8 @@ def base_at(params: Params, rev: str) -> Champion:
 
 
 def _feature_kinds(model_dir: Path) -> dict[str, str] | None:
-    path = Path(model_dir) / "feature_schema.json"
-    if not path.is_file():
-        return None
-    return {f["name"]: f["kind"] for f in json.loads(path.read_text())["features"]}
+    schema = read_optional(model_dir, FEATURE_SCHEMA)
+    return None if schema is None else {f["name"]: f["kind"] for f in schema["features"]}
 
 
 def production_model(params: Params, alias: str = "production") -> Champion:
@@ -207,7 +205,4 @@ def model_from_dir(params: Params, model_dir: Path, label: str, info: dict | Non
 
 def _trained_on(model_dir: Path) -> str | None:
     """The data hash a saved model records (serving.json, written by `mlgate train`)."""
-    from mlgate.serve.loaded import SERVING_FILE
-
-    path = Path(model_dir) / SERVING_FILE
-    return json.loads(path.read_text()).get("data_md5") if path.is_file() else None
+    return (read_optional(model_dir, SERVING) or {}).get("data_md5")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from mlgate.bundle import verdict_file
 from mlgate.gates.result import GateReport
 
 MAX_TABLE_ROWS = 25
@@ -71,6 +72,6 @@ def write_html(report: GateReport, results: list, path: Path) -> Path:
 
 def write_outputs(report: GateReport, results: list, reports_dir: Path) -> list[Path]:
     """The JSON verdict and the HTML report (with deepchecks' figures when the checks drew them)."""
-    json_path = reports_dir / f"{report.gate}_gate.json"
+    json_path = reports_dir / verdict_file(report.gate)
     report.write_json(json_path)
     return [json_path, write_html(report, results, reports_dir / f"{report.gate}_gate.html")]

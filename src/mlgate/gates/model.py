@@ -6,6 +6,8 @@ metrics, the baseline and which checks apply."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,6 +112,20 @@ def _residual_bias(y: np.ndarray | None, values: np.ndarray | None, params: Para
     return CheckResult("residual_bias", ratio <= held, round(ratio, 6), condition, message, config.blocking)
 
 
+@dataclass
+class Inputs:
+    """What the model gate judges, read by `run_model_gate`; `judge` reads no file."""
+
+    metrics: dict
+    test: pd.DataFrame
+    train: pd.DataFrame | None = None  # None: unreadable, `train_error` says why (prediction drift then fails)
+    model: Any = None  # None: could not load or score, `scoring_error` says why (every comparison then fails)
+    scoring_error: str | None = None
+    train_error: str | None = None
+    info: dict = field(default_factory=dict)  # the model's fingerprint and the data's hashes, as the verdict names them
+    problems: list[CheckResult] = field(default_factory=list)  # what could not be read (the fingerprint), failed
+
+
 def run_model_gate(*args, **kwargs) -> tuple[GateReport, list]:
     """All model checks (see _run_model_gate), the model's BLAS/OpenMP threads limited to one.
 
@@ -127,20 +143,45 @@ def _run_model_gate(
     production: Champion | None = None,
     display: bool = False,
 ) -> tuple[GateReport, list]:
-    """All model checks; `base` is the base revision's model, `production` the live model (None: not asked)."""
-    gate = params.gates.model
-    report = GateReport("model", info={"metrics": str(params.evaluate.metrics_file)})
+    """The thin shell: read the metrics, the split and the model, then `judge` them."""
     try:
         metrics = json.loads(params.evaluate.metrics_file.read_text())
     except Exception as exc:
+        report = GateReport("model", info={"metrics": str(params.evaluate.metrics_file)})
         report.checks.append(CheckResult("readable", False, None, "a metrics file from `mlgate evaluate`", str(exc)))
         return report, []
+    inputs = Inputs(metrics, pd.read_parquet(params.prepare.output_dir / "test.parquet"))
     try:
-        report.info["model_sha256"] = model_sha256(params.train.model_dir)
+        inputs.info["model_sha256"] = model_sha256(params.train.model_dir)
     except Exception as exc:  # a verdict must name the model it judged
-        report.checks.append(CheckResult("model_fingerprint", False, None, "the model bundle can be hashed", str(exc)))
-    report.info["data_md5"] = data_md5()
-    report.info["data_sha256"] = file_sha256(params.data.path)
+        inputs.problems.append(
+            CheckResult("model_fingerprint", False, None, "the model bundle can be hashed", str(exc))
+        )
+    inputs.info["data_md5"] = data_md5()
+    inputs.info["data_sha256"] = file_sha256(params.data.path)
+    try:
+        inputs.model = load_model(params.train.model_dir, params.train.trusted_types)
+    except Exception as exc:
+        inputs.scoring_error = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+    try:
+        inputs.train = pd.read_parquet(params.prepare.output_dir / "train.parquet")
+    except Exception as exc:
+        inputs.train_error = str(exc)
+    return judge(params, inputs, base, production, display)
+
+
+def judge(
+    params: Params,
+    inputs: Inputs,
+    base: Champion | None = None,
+    production: Champion | None = None,
+    display: bool = False,
+) -> tuple[GateReport, list]:
+    """The pure core: every model check on loaded inputs; `base` is the base revision's model, `production`
+    the live model (None: not asked). Returns the report and deepchecks' figures (when `display`)."""
+    gate, metrics, test = params.gates.model, inputs.metrics, inputs.test
+    report = GateReport("model", info={"metrics": str(params.evaluate.metrics_file), **inputs.info})
+    report.checks += inputs.problems
 
     task = params.data.kind
     report.info["task"] = task.name
@@ -152,13 +193,14 @@ def _run_model_gate(
         )
 
     target = params.data.target
-    test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     features = params.data.features_of(test.columns)
-    model, scores, y = None, None, None
+    model, scores, y = inputs.model, None, None
+    if inputs.scoring_error:
+        report.info["scoring_error"] = inputs.scoring_error
     try:
-        model = load_model(params.train.model_dir, params.train.trusted_types)
-        y = task.truth(test[target], model)
-        scores = task.predict(model, test[features])
+        if model is not None:
+            y = task.truth(test[target], model)
+            scores = task.predict(model, test[features])
     except Exception as exc:  # every comparison then fails, saying why
         report.info["scoring_error"] = f"{exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
     if "residual_bias" in checks:
@@ -168,7 +210,7 @@ def _run_model_gate(
     report.checks += _guarded_list(
         "overfit_gap", f"<= {gate.max_overfit_gap}", lambda: [overfit_gap(metrics, y, scores, params)]
     )
-    md5 = _short_hash(report.info["data_md5"])
+    md5 = _short_hash(report.info.get("data_md5"))
     sha = report.info.get("model_sha256", "?")[:12]
     base = base or Champion("base", note="no base given: first run, nothing to compare")
     champions = [("regression_vs_base", "base", base)]
@@ -193,7 +235,9 @@ def _run_model_gate(
         try:
             if model is None:
                 raise ValueError(f"this run's model could not score its test rows: {report.info['scoring_error']}")
-            train = sample(pd.read_parquet(params.prepare.output_dir / "train.parquet"), rows, target, seed, task)
+            if inputs.train is None:
+                raise ValueError(inputs.train_error)
+            train = sample(inputs.train, rows, target, seed, task)
             test = sample(test, rows, target, seed, task)
             if config is not None:
                 report.checks.append(

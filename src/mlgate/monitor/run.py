@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlgate.bundle import CARD_JSON
 from mlgate.config import CheckConfig, MonitorConfig, Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.errors import MlgateError
@@ -32,7 +33,6 @@ from mlgate.evidence.bootstrap import (
     expected_metrics,
     metric_intervals,
 )
-from mlgate.evidence.card import CARD_JSON
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
 from mlgate.monitor import feedback, storage

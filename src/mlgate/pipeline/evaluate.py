@@ -1,4 +1,6 @@
-"""Stage `evaluate`: the task's metrics and plots on the test split (and its headline on train, for overfit)."""
+"""Stage `evaluate`: the task's metrics and plots on the test split (and its headline on train, for overfit).
+
+`score` is the pure core (no files); `run` reads the split and the model, scores, writes metrics and plots."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from mlgate import tracking
+from mlgate.bundle import read_run
 from mlgate.config import Params
-from mlgate.model_io import load_model, read_run
+from mlgate.model_io import load_model
 
 
 def _write_json(path, payload) -> None:
@@ -25,8 +28,8 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-def score(model, test: pd.DataFrame, train: pd.DataFrame, params: Params) -> tuple[dict, dict]:
-    """The pure core: (metrics, plot files) of `model` on the prepared split."""
+def score(params: Params, model: Any, test: pd.DataFrame, train: pd.DataFrame) -> tuple[dict, dict]:
+    """The pure core, no files: (metrics, plots by file name) of `model` on the prepared split."""
     task, target, threshold = params.data.kind, params.data.target, params.evaluate.threshold
     features = params.data.features_of(test.columns)
     prediction = task.predict(model, test[features])
@@ -46,7 +49,7 @@ def run(params: Params) -> dict[str, float]:
     model = load_model(params.train.model_dir, params.train.trusted_types)
     test = pd.read_parquet(params.prepare.output_dir / "test.parquet")
     train = pd.read_parquet(params.prepare.output_dir / "train.parquet")
-    metrics, plots = score(model, test, train, params)
+    metrics, plots = score(params, model, test, train)
     _write_json(params.evaluate.metrics_file, metrics)
 
     folder = params.evaluate.plots_dir

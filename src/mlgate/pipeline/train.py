@@ -1,19 +1,20 @@
-"""Stage `train`: fit the Pipeline, save it in MLflow format and track the run."""
+"""Stage `train`: fit the Pipeline (`fit`, no files), save it in MLflow format and track the run (`run`)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 from mlflow.models import infer_signature
 
 from mlgate import tracking
+from mlgate.bundle import RUN, SERVING, SKOPS, SMOKE, write_json
 from mlgate.config import Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.features import feature_spec
-from mlgate.model_io import RUN_FILE, SKOPS_FILE, canonical_skops, trusted_types
+from mlgate.model_io import canonical_skops, trusted_types
 from mlgate.pipeline.model import build_pipeline
-from mlgate.serve.loaded import SERVING_FILE, SMOKE_FILE
 from mlgate.versioning import data_md5
 
 # What a saved model needs to load and predict, pinned to what trained it. Stated, not inferred: MLflow's
@@ -27,14 +28,20 @@ def model_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
+def fit(params: Params, frame: pd.DataFrame) -> Any:
+    """The pure core: the task's sklearn Pipeline fitted on `frame` (features and target), no files, no MLflow."""
+    spec = feature_spec(frame, params.data)
+    return build_pipeline(params.train, spec, params.data.kind).fit(frame[spec.columns], frame[params.data.target])
+
+
 def run(params: Params) -> None:
     import mlflow.sklearn
 
     train = pd.read_parquet(params.prepare.output_dir / "train.parquet")
     spec = feature_spec(train, params.data)
-    X, y = train[spec.columns], train[params.data.target]
+    X = train[spec.columns]
     task = params.data.kind
-    model = build_pipeline(params.train, spec, task).fit(X, y)
+    model = fit(params, train)
     predicted = task.predict(model, X.head(5))
 
     example = X.head(5)
@@ -54,7 +61,7 @@ def run(params: Params) -> None:
 
         shutil.rmtree(model_dir)
     mlflow.sklearn.save_model(model, model_dir, **kwargs)
-    canonical_skops(model_dir / SKOPS_FILE)  # same data, code and seed: same bytes, same fingerprint
+    canonical_skops(model_dir / SKOPS)  # same data, code and seed: same bytes, same fingerprint
     FeatureSchema.from_frame(X, spec, params.schema_).save(model_dir)
     serving = {
         "threshold": params.evaluate.threshold,
@@ -65,7 +72,7 @@ def run(params: Params) -> None:
     }
     if (classes := task.classes(model)) is not None:
         serving["classes"] = classes
-    (model_dir / SERVING_FILE).write_text(json.dumps(serving, indent=2))
+    write_json(model_dir, SERVING, serving)
     # A known request and its answer: every deploy's smoke test checks the served numbers (`field` of each
     # prediction: the score, the top class's probability or the value) against it.
     smoke = {
@@ -73,7 +80,7 @@ def run(params: Params) -> None:
         "scores": [task.smoke_value(v) for v in predicted],
         "field": task.smoke_field,
     }
-    (model_dir / SMOKE_FILE).write_text(json.dumps(smoke, indent=2))
+    write_json(model_dir, SMOKE, smoke)
 
     mlflow = tracking.configure(params.mlflow)
     with mlflow.start_run(run_name="train") as active:
@@ -86,5 +93,5 @@ def run(params: Params) -> None:
             }
         )
         mlflow.sklearn.log_model(model, name="model", **kwargs)
-        (model_dir / RUN_FILE).write_text(json.dumps({"run_id": active.info.run_id}))
+        write_json(model_dir, RUN, {"run_id": active.info.run_id})
     print(f"train: {params.train.estimator} on {len(train)} rows -> {model_dir} (mlflow run {active.info.run_id})")

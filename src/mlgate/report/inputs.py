@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlgate.bundle import verdict_file
 from mlgate.config import METRIC_NAMES, Params
 from mlgate.errors import MlgateError
 from mlgate.gates.reference import resolve_rev
@@ -96,8 +97,8 @@ def collect(params: Params, base: str, reports_dir: Path = Path("reports")) -> R
         for key, change in file_diff.items():
             changed[key] = (change.get("old"), change.get("new"))
     md5 = data_md5()
-    data_gate = _this_data(_json(reports_dir / "data_gate.json"), md5)
-    model_gate = _this_data(_json(reports_dir / "model_gate.json"), md5)
+    data_gate = _this_data(_json(reports_dir / verdict_file("data")), md5)
+    model_gate = _this_data(_json(reports_dir / verdict_file("model")), md5)
     info = (model_gate or {}).get("info", {})
     compared = info.get("base") or {}
     other_base = None

@@ -25,10 +25,10 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mlgate.bundle import CARD_JSON, CARD_MD, read_serving
 from mlgate.data.schema import FeatureSchema
-from mlgate.evidence.card import CARD_JSON, CARD_MD
 from mlgate.serve.batcher import Batcher, Busy
-from mlgate.serve.loaded import LoadedModel, load, serving_settings
+from mlgate.serve.loaded import LoadedModel, load
 from mlgate.serve.requests import BY_COLUMN, id_field, predict_request_model, record_model
 
 MAX_BODY_BYTES = int(os.environ.get("MLGATE_MAX_BODY_BYTES", 1_000_000))
@@ -90,7 +90,7 @@ def _response_model(id_column: str | None, task: str = "binary") -> type[Predict
 def _task(model_dir: Path) -> str:
     """The bundle's task (serving.json; binary for bundles from before tasks, or when unreadable)."""
     try:
-        return str(serving_settings(model_dir).get("task", "binary"))
+        return str(read_serving(model_dir).get("task", "binary"))
     except Exception:
         return "binary"
 
@@ -182,7 +182,7 @@ def _id_column(model_dir: Path) -> str | None:
     """The bundle's id column (serving.json); none when unreadable (then /ready says why) or clashing with an
     answer field."""
     try:
-        column = serving_settings(model_dir).get("id_column")
+        column = read_serving(model_dir).get("id_column")
     except Exception:
         return None
     return column if isinstance(column, str) and column and column not in Prediction.model_fields else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlgate.bundle import INPUT_EXAMPLE, read_json, read_run, read_serving
 from mlgate.data.schema import FeatureSchema
-from mlgate.model_io import load_model, read_run
+from mlgate.model_io import load_model
 from mlgate.task import TASKS, Task
-
-SERVING_FILE = "serving.json"
-SMOKE_FILE = "smoke.json"
 
 
 @dataclass
@@ -38,19 +35,13 @@ class LoadedModel:
         return self.task.answer(value, self.classes, self.threshold)
 
 
-def serving_settings(model_dir: Path) -> dict:
-    """serving.json, written at train time: the server learns threshold and id column from the model bundle
-    (part of its fingerprint), never from a params.yaml beside it."""
-    return json.loads((Path(model_dir) / SERVING_FILE).read_text())
-
-
 def load(model_dir: Path) -> LoadedModel:
     """Load model, schema and serving settings; raises if anything is missing or the model cannot predict."""
     model_dir = Path(model_dir)
     model = load_model(model_dir)
     schema = FeatureSchema.load(model_dir)
-    serving = serving_settings(model_dir)
-    example = json.loads((model_dir / "input_example.json").read_text())
+    serving = read_serving(model_dir)
+    example = read_json(model_dir, INPUT_EXAMPLE)
     records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"]]
     task = TASKS[serving.get("task", "binary")]  # bundles from before tasks are binary
     loaded = LoadedModel(

@@ -6,10 +6,11 @@ import shutil
 import pandas as pd
 import pytest
 
+from mlgate.bundle import read_run
 from mlgate.config import load_params
 from mlgate.data.schema import FeatureSchema
 from mlgate.errors import MlgateError
-from mlgate.model_io import load_model, read_run
+from mlgate.model_io import load_model
 from mlgate.pipeline import evaluate, prepare, train
 from tests.conftest import edit_params
 
