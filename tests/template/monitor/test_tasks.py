@@ -203,3 +203,51 @@ def test_regression_performance_from_feedback_judges_rmse_and_mae_lower_is_bette
     noisy = y + np.random.default_rng(0).normal(0, 40, len(y))  # the target got noisier
     worse = _measured(tmp_path / "w", "regression", model, X, noisy, held)
     assert not worse.passed and "mae" in worse.message and "worse" in worse.message, worse.message
+
+
+def _bundle(model_dir: Path, model, X: pd.DataFrame) -> None:
+    """The parts of a model directory `monitor run` reads: the skops model and its feature schema."""
+    import skops.io as sio
+
+    from mlgate.data.schema import Feature, FeatureSchema
+
+    model_dir.mkdir()
+    (model_dir / "MLmodel").write_text("flavors: {}\n")
+    sio.dump(model, model_dir / "model.skops")
+    FeatureSchema(features=[Feature(name=c, kind="number", nullable=False) for c in X.columns]).save(model_dir)
+
+
+def test_run_compares_the_windows_predicted_classes_with_the_held_out_splits(tmp_path: Path, monkeypatch):
+    """The whole run on a served-like multiclass log: the held-out split is the reference, a window of the same
+    population passes, a window where one cultivar stopped arriving is a named finding."""
+    monkeypatch.chdir(tmp_path)
+    model, X, y = _wine()
+    test, window, _, y_window = train_test_split(X, y, test_size=0.5, stratify=y, random_state=1)
+    _bundle(tmp_path / "model", model, X)
+    base = _params(tmp_path, "multiclass")
+    prepared = Path(base.prepare.output_dir)
+    prepared.mkdir(parents=True)
+    X.to_parquet(prepared / "train.parquet")
+    test.to_parquet(prepared / "test.parquet")
+    checks = {"log_rows": CheckConfig(min_rows=10), "score_drift": CheckConfig(max_score=0.15)}
+    verdicts = {}
+    for name, rows in (("healthy", window), ("shifted", window[y_window != "barolo"])):
+        monitor = base.monitor.model_copy(update={"log_uri": str(tmp_path / name), "checks": checks})
+        params = base.model_copy(update={"monitor": monitor})
+        _serve(params, model, rows)
+        report, _ = run_monitor(params, window="1h", model_dir=tmp_path / "model")
+        assert report.info["prediction_reference"] == str(prepared / "test.parquet")
+        verdicts[name] = {c.name: c for c in report.checks}["score_drift"]
+    assert verdicts["healthy"].passed, verdicts["healthy"].message
+    assert not verdicts["shifted"].passed and "Cramér's V" in verdicts["shifted"].message
+
+
+def test_feedback_keeps_each_tasks_labels_and_refuses_what_it_cannot_read(tmp_path: Path):
+    path = tmp_path / "labels.csv"
+    path.write_text("key,y\nk1,151.0\nk2,high\n")
+    with pytest.raises(MlgateError, match=re.escape(f"{path}: row 3: target 'high' is not a number (task regression)")):
+        feedback.read_feedback_file(path, _params(tmp_path, "regression"))
+    frame = feedback.read_feedback_file(path, _params(tmp_path, "multiclass"))
+    assert list(frame[feedback.LABEL]) == ["151.0", "high"]  # labels as text, matched to the logged classes
+    with pytest.raises(ValueError, match=re.escape("labels ['merlot'] are not classes the model predicts")):
+        TASKS["multiclass"].feedback_truth(pd.Series(["barolo", "merlot"]), ["barbera", "barolo"])
