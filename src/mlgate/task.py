@@ -176,10 +176,16 @@ class Task:
 
         from mlgate.monitor.log import SCORE, TASK
 
-        written = frame[TASK].fillna("binary") if TASK in frame.columns else pd.Series("binary", index=frame.index)
-        other = np.flatnonzero((written != self.name).to_numpy())
+        written = frame[TASK] if TASK in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+        other = np.flatnonzero((written.fillna("binary") != self.name).to_numpy())
         if len(other):
-            return int(other[0]), f"logged by a {written.iloc[other[0]]} model, monitored as {self.name}"
+            by = written.iloc[other[0]]
+            by = (
+                f"a {by} model"
+                if isinstance(by, str)
+                else f"a binary model or an mlgate before per-task logs (no {TASK})"
+            )
+            return int(other[0]), f"logged by {by}, monitored as {self.name}"
         if SCORE not in frame.columns:
             return 0, f"no '{SCORE}' column"
         bad = np.flatnonzero(~np.isfinite(_numbers(frame[SCORE]).to_numpy(float)))
@@ -588,16 +594,16 @@ class Multiclass(Task):
         import pandas as pd
         from scipy.stats import chi2_contingency
 
-        counts = pd.concat([pd.Series(v).value_counts() for v in (reference, live)], axis=1).fillna(0).to_numpy().T
+        table = pd.concat([pd.Series(v).value_counts() for v in (reference, live)], axis=1).fillna(0)
+        counts = table.to_numpy().T
         if counts.shape[1] < 2:
             return 0.0, 1.0, "Cramér's V", "the reference and the window predict one and the same class only"
         p = float(chi2_contingency(counts, correction=False).pvalue)
         shares = counts / counts.sum(axis=1, keepdims=True)
         score = float(np.sqrt(((shares[0] - shares[1]) ** 2 / (shares[0] + shares[1])).sum() / 2))
-        labels = pd.concat([pd.Series(v).value_counts() for v in (reference, live)], axis=1).index
         moved = int(np.abs(shares[1] - shares[0]).argmax())
         message = (
-            f"Cramér's V {score:.3f} (chi-squared p {p:.2g}); predicted {labels[moved]!r} in "
+            f"Cramér's V {score:.3f} (chi-squared p {p:.2g}); predicted {table.index[moved]!r} in "
             f"{shares[1][moved]:.1%} of the window vs {shares[0][moved]:.1%} of the reference"
         )
         return score, p, "Cramér's V", message

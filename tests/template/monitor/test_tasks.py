@@ -112,8 +112,19 @@ def test_a_row_of_another_task_or_a_malformed_row_is_one_line_naming_the_file_an
     plog.flush()
     (path,) = (tmp_path / "log").rglob("*.parquet")
     with pytest.raises(
-        MlgateError, match=re.escape(f"{path} row 1: logged by a binary model, monitored as multiclass")
+        MlgateError,
+        match=re.escape(
+            f"{path} row 1: logged by a binary model or an mlgate before per-task logs (no mlgate_task), "
+            "monitored as multiclass"
+        ),
     ):
+        run_monitor(_params(tmp_path, "multiclass"), window="1h")
+
+    path.unlink()
+    regressor, X_numbers, _ = _diabetes()
+    _serve(_params(tmp_path, "regression"), regressor, X_numbers.iloc[:2])
+    (path,) = (tmp_path / "log").rglob("*.parquet")
+    with pytest.raises(MlgateError, match=re.escape(f"{path} row 1: logged by a regression model, monitored as mult")):
         run_monitor(_params(tmp_path, "multiclass"), window="1h")
 
     path.unlink()
