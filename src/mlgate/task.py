@@ -160,19 +160,92 @@ class Task:
 
     smoke_field: ClassVar[str] = "score"
 
-    def logged(self, value: Any, classes: list | None, threshold: float) -> tuple[float, Any]:
-        """(score, decision) the prediction log keeps for one row."""
-        raise NotImplementedError
+    def logged(self, value: Any, classes: list | None, threshold: float) -> tuple[float, Any, dict[str, Any]]:
+        """(score, decision, further columns) the prediction log keeps for one row: the score is what score
+        drift compares; binary's decision is its operating point's; the other tasks name themselves in the row
+        (a row of another task is then told apart) and keep what their metrics need."""
+        from mlgate.monitor.log import TASK
+
+        return self.smoke_value(value), None, {TASK: self.name}
 
     # Monitoring --------------------------------------------------------------------------------------------------
     estimates_without_labels: ClassVar[bool] = False  # a method (CBPE) estimates performance from predictions alone
-    measured_from_feedback: ClassVar[bool] = False  # the prediction log and feedback hold what the metrics need
+    deepchecks_score_drift: ClassVar[bool] = False  # score drift is deepchecks' on the logged score (binary)
 
     def log_score(self, model: Any, frame: pd.DataFrame) -> np.ndarray:
         """The one number per row the prediction log keeps (its score column): what score drift compares."""
         import numpy as np
 
         return np.asarray([self.smoke_value(v) for v in self.predict(model, frame)], dtype=float)
+
+    def log_problem(self, frame: pd.DataFrame) -> tuple[int, str] | None:
+        """(position, what is wrong) of the first logged row this task cannot read, or None. A row without the
+        task column was logged by a binary model (the format from before tasks)."""
+        import numpy as np
+        import pandas as pd
+
+        from mlgate.monitor.log import SCORE, TASK
+
+        written = frame[TASK] if TASK in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+        other = np.flatnonzero((written.fillna("binary") != self.name).to_numpy())
+        if len(other):
+            by = written.iloc[other[0]]
+            by = (
+                f"a {by} model"
+                if isinstance(by, str)
+                else f"a binary model or an mlgate before per-task logs (no {TASK})"
+            )
+            return int(other[0]), f"logged by {by}, monitored as {self.name}"
+        if SCORE not in frame.columns:
+            return 0, f"no '{SCORE}' column"
+        bad = np.flatnonzero(~np.isfinite(_numbers(frame[SCORE]).to_numpy(float)))
+        if len(bad):
+            return int(bad[0]), f"'{SCORE}' is not a finite number"
+        return None
+
+    def from_log(self, frame: pd.DataFrame) -> tuple[np.ndarray, list | None]:
+        """(logged rows' prediction in `predict`'s form, the classes it is over) from rows `log_problem` passed."""
+        return _numbers(frame[_score_column()]).to_numpy(float), None
+
+    def drift_values(self, prediction: np.ndarray, classes: list | None) -> np.ndarray:
+        """What prediction drift compares, from `predict`'s (or `from_log`'s) output: here the values."""
+        import numpy as np
+
+        return np.asarray(prediction, dtype=float)
+
+    def live_drift(self, reference: np.ndarray, live: np.ndarray) -> tuple[float, float, str, str]:
+        """(effect size, p-value at these sizes, the measure, the message) of the live predictions against the
+        reference's: the two-sample KS statistic and test of the values."""
+        from scipy.stats import ks_2samp
+
+        test = ks_2samp(reference, live)
+        score = float(test.statistic)
+        message = (
+            f"KS {score:.3f} (p {test.pvalue:.2g}); mean prediction {live.mean():.4g} live vs "
+            f"{reference.mean():.4g} reference"
+        )
+        return score, float(test.pvalue), "KS", message
+
+    def feedback_labels(self, values: pd.Series, data: DataConfig) -> list:
+        """A feedback file's target as the feedback log keeps it; a value the task cannot read is a ValueError."""
+        import pandas as pd
+
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = numbers.isna().to_numpy().nonzero()[0]
+        if len(bad):
+            raise ValueError(f"row {int(bad[0]) + 2}: target {values.iloc[bad[0]]!r} is not a number")
+        return [float(v) for v in numbers]
+
+    def feedback_truth(self, labels: pd.Series, classes: list | None) -> np.ndarray:
+        """The joined feedback labels as the metrics read them beside `from_log`'s prediction."""
+        import numpy as np
+
+        return np.asarray(labels, dtype=float)
+
+    def monitored_change(self, metric: str, live: float, evaluated: float) -> float:
+        """Live against evaluated, + better, in max_drop's unit: the difference, sign flipped when lower is
+        better."""
+        return evaluated - live if metric in self.lower_is_better else live - evaluated
 
 
 def _clip(p: np.ndarray) -> np.ndarray:
@@ -200,7 +273,7 @@ class Binary(Task):
     threshold_applies = True
     deepchecks_classes = (0, 1)
     estimates_without_labels = True
-    measured_from_feedback = True
+    deepchecks_score_drift = True
 
     def log_score(self, model, frame):
         return self.predict(model, frame)
@@ -306,7 +379,28 @@ class Binary(Task):
         return [1 - float(value), float(value)]
 
     def logged(self, value, classes, threshold):
-        return float(value), bool(value >= threshold)
+        return float(value), bool(value >= threshold), {}
+
+    def log_problem(self, frame):
+        import numpy as np
+
+        problem = super().log_problem(frame)
+        if problem is None:
+            score = _numbers(frame[_score_column()]).to_numpy(float)
+            outside = np.flatnonzero((score < 0) | (score > 1))
+            if len(outside):
+                return int(outside[0]), f"score {score[outside[0]]} is not a probability"
+        return problem
+
+    def feedback_labels(self, values, data):
+        from mlgate.data.target import _same
+
+        return [int(_same(v, data.positive)) for v in values]
+
+    def feedback_truth(self, labels, classes):
+        import numpy as np
+
+        return np.asarray(labels).astype(int)
 
 
 class Multiclass(Task):
@@ -478,8 +572,83 @@ class Multiclass(Task):
         return float(max(value))
 
     def logged(self, value, classes, threshold):
+        from mlgate.monitor.log import CLASS, PROBABILITY, TASK
+
         best = int(value.argmax())
-        return float(value[best]), classes[best]
+        columns = {TASK: self.name, CLASS: str(classes[best])}
+        columns.update({f"{PROBABILITY}{c}": float(p) for c, p in zip(classes, value, strict=True)})
+        return float(value[best]), None, columns
+
+    def _log_classes(self, frame: pd.DataFrame) -> list[str]:
+        """The classes of logged rows: their probability columns, in the model's order (as logged)."""
+        from mlgate.monitor.log import PROBABILITY
+
+        return [c[len(PROBABILITY) :] for c in frame.columns if c.startswith(PROBABILITY) and frame[c].notna().any()]
+
+    def log_problem(self, frame):
+        import numpy as np
+
+        from mlgate.monitor.log import CLASS, PROBABILITY
+
+        problem = super().log_problem(frame)
+        if problem is not None:
+            return problem
+        classes = self._log_classes(frame)
+        if len(classes) < 2 or CLASS not in frame.columns:
+            return 0, f"no '{CLASS}' and '{PROBABILITY}<class>' columns of two or more classes"
+        probabilities = frame[[PROBABILITY + c for c in classes]].apply(_numbers).to_numpy(float)
+        bad = np.flatnonzero(~np.isfinite(probabilities).all(axis=1) | (np.abs(probabilities.sum(axis=1) - 1) > 1e-3))
+        if len(bad):
+            return int(bad[0]), f"the class probabilities are not numbers that sum to 1 (classes {classes})"
+        unknown = np.flatnonzero(~frame[CLASS].astype(str).isin(classes).to_numpy())
+        if len(unknown):
+            return int(unknown[0]), f"predicted class {frame[CLASS].iloc[unknown[0]]!r} is not one of {classes}"
+        return None
+
+    def from_log(self, frame):
+        from mlgate.monitor.log import PROBABILITY
+
+        classes = self._log_classes(frame)
+        return frame[[PROBABILITY + c for c in classes]].apply(_numbers).to_numpy(float), classes
+
+    def drift_values(self, prediction, classes):
+        """The predicted class of each row (as text: the log's and the model's classes compare alike)."""
+        import numpy as np
+
+        return np.asarray([str(c) for c in classes], dtype=object)[np.asarray(prediction).argmax(axis=1)]
+
+    def live_drift(self, reference, live):
+        """Chi-squared test of the predicted classes' counts (2 x k) and Cramér's V of their shares: the two
+        distributions weighted alike, so the effect size does not move with the two sizes (0 same, 1 disjoint)."""
+        import numpy as np
+        import pandas as pd
+        from scipy.stats import chi2_contingency
+
+        table = pd.concat([pd.Series(v).value_counts() for v in (reference, live)], axis=1).fillna(0)
+        counts = table.to_numpy().T
+        if counts.shape[1] < 2:
+            return 0.0, 1.0, "Cramér's V", "the reference and the window predict one and the same class only"
+        p = float(chi2_contingency(counts, correction=False).pvalue)
+        shares = counts / counts.sum(axis=1, keepdims=True)
+        score = float(np.sqrt(((shares[0] - shares[1]) ** 2 / (shares[0] + shares[1])).sum() / 2))
+        moved = int(np.abs(shares[1] - shares[0]).argmax())
+        message = (
+            f"Cramér's V {score:.3f} (chi-squared p {p:.2g}); predicted {table.index[moved]!r} in "
+            f"{shares[1][moved]:.1%} of the window vs {shares[0][moved]:.1%} of the reference"
+        )
+        return score, p, "Cramér's V", message
+
+    def feedback_labels(self, values, data):
+        return [str(v) for v in values]
+
+    def feedback_truth(self, labels, classes):
+        import numpy as np
+
+        index = {c: i for i, c in enumerate(classes)}
+        unknown = sorted({str(v) for v in labels if str(v) not in index})[:3]
+        if unknown:
+            raise ValueError(f"labels {unknown} are not classes the model predicts ({classes})")
+        return np.asarray([index[str(v)] for v in labels], dtype=int)
 
 
 class Regression(Task):
@@ -488,7 +657,7 @@ class Regression(Task):
     lower_is_better = frozenset({"rmse", "mae"})
     headline = "r2"
     compared = (("r2", 0.02),)
-    monitored = ("r2", "mae")
+    monitored = ("rmse", "mae")
     label_type = "regression"
     model_checks = ("residual_bias", "prediction_drift")
     data_checks_skipped = ("class_balance",)
@@ -636,8 +805,24 @@ class Regression(Task):
     def invocation(self, value):
         return float(value)
 
-    def logged(self, value, classes, threshold):
-        return float(value), None
+    def monitored_change(self, metric, live, evaluated):
+        """RMSE and MAE are in the target's units: their change is a share of the evaluated figure (max_drop 0.02
+        is 2 % worse), so one limit means the same on any target."""
+        if metric in self.lower_is_better:
+            return (evaluated - live) / evaluated if evaluated > 0 else evaluated - live
+        return live - evaluated
+
+
+def _score_column() -> str:
+    from mlgate.monitor.log import SCORE
+
+    return SCORE
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    return pd.to_numeric(column, errors="coerce")
 
 
 TASKS: dict[str, Task] = {task.name: task for task in (Binary(), Multiclass(), Regression())}

@@ -11,7 +11,6 @@ from pathlib import Path
 import pandas as pd
 
 from mlgate.config import Params
-from mlgate.data.target import _same
 from mlgate.errors import MlgateError
 from mlgate.monitor import storage
 from mlgate.monitor.log import REQUEST_ID, TIME
@@ -21,7 +20,8 @@ LABEL = "mlgate_label"
 
 
 def read_feedback_file(path: Path, params: Params) -> pd.DataFrame:
-    """Key + target from a CSV or Parquet file, the target encoded 1 (positive) / 0; errors name the file."""
+    """Key + target from a CSV or Parquet file, the target as the task keeps it (binary: 1 positive / 0, multiclass:
+    the label as text, regression: the number); errors name the file."""
     if not path.is_file():
         raise MlgateError(f"{path}: feedback file not found")
     try:
@@ -44,7 +44,10 @@ def read_feedback_file(path: Path, params: Params) -> pd.DataFrame:
         bad = int((frame[key].isna() | frame[target].isna()).idxmax()) + 2
         raise MlgateError(f"{path}: row {bad}: empty '{key}' or '{target}'")
     out = pd.DataFrame({key: frame[key].astype(str)})
-    out[LABEL] = [int(_same(v, params.data.positive)) for v in frame[target]]
+    try:
+        out[LABEL] = params.data.kind.feedback_labels(frame[target], params.data)
+    except ValueError as exc:
+        raise MlgateError(f"{path}: {exc} (task {params.data.kind.name})") from exc
     out[TIME] = pd.Timestamp.now(tz="UTC")
     return out
 

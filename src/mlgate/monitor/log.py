@@ -28,7 +28,10 @@ REQUEST_ID, TIME, VERSION, SCORE, DECISION = (
     "mlgate_score",
     "mlgate_decision",
 )
-META = (REQUEST_ID, TIME, VERSION, SCORE, DECISION)
+# Beyond binary's score and decision, the other tasks name themselves in each row (TASK); a multiclass row keeps
+# its predicted class (CLASS) and one PROBABILITY<class> column per class, a regression row its value as SCORE.
+TASK, CLASS, PROBABILITY = "mlgate_task", "mlgate_class", "mlgate_probability_"
+META = (REQUEST_ID, TIME, VERSION, SCORE, DECISION, TASK, CLASS)
 log = logging.getLogger("mlgate.monitor")
 
 
@@ -62,17 +65,21 @@ class PredictionLog:
         self,
         rows: Sequence[dict[str, Any]],
         scores: Sequence[float],
-        decisions: Sequence[bool],
+        decisions: Sequence[bool | None],
         model_version: str,
         request_id: str,
+        columns: Sequence[dict[str, Any]] | None = None,
     ) -> None:
-        """Queue a sample of one request's rows (with the id column if the client sent it); never blocks or raises."""
+        """Queue a sample of one request's rows (with the id column if the client sent it) and their prediction:
+        score, decision (None: no decision column) and the task's further `columns` per row (Task.logged);
+        never blocks or raises."""
         try:
             rate = self.config.sample_rate
             picked = range(len(rows)) if rate >= 1 else [i for i in range(len(rows)) if self._rng.random() < rate]
             if not picked:
                 return
-            item = ([rows[i] for i in picked], [scores[i] for i in picked], [decisions[i] for i in picked])
+            extra = [columns[i] for i in picked] if columns is not None else [{} for _ in picked]
+            item = ([rows[i] for i in picked], [scores[i] for i in picked], [decisions[i] for i in picked], extra)
             with self._lock:
                 if self._queued_rows + len(picked) > self.config.queue_rows:
                     self.dropped["queue_full"] += len(picked)
@@ -129,18 +136,12 @@ class PredictionLog:
 
 def _frame(items: list[tuple]) -> pd.DataFrame:
     records = []
-    for rows, scores, decisions, version, request_id, when in items:
-        for row, score, decision in zip(rows, scores, decisions, strict=True):
-            records.append(
-                {
-                    **row,
-                    REQUEST_ID: request_id,
-                    TIME: when,
-                    VERSION: str(version),
-                    SCORE: float(score),
-                    DECISION: bool(decision),
-                }
-            )
+    for rows, scores, decisions, extra, version, request_id, when in items:
+        for row, score, decision, more in zip(rows, scores, decisions, extra, strict=True):
+            record = {**row, REQUEST_ID: request_id, TIME: when, VERSION: str(version), SCORE: float(score)}
+            if decision is not None:
+                record[DECISION] = bool(decision)
+            records.append({**record, **more})
     frame = pd.DataFrame.from_records(records)
     frame[TIME] = pd.to_datetime(frame[TIME], unit="s", utc=True)
     return frame

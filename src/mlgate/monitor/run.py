@@ -25,19 +25,13 @@ from mlgate.bundle import CARD_JSON
 from mlgate.config import CheckConfig, MonitorConfig, Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.errors import MlgateError
-from mlgate.evidence.bootstrap import (
-    LOWER_IS_BETTER,
-    RANKING,
-    Interval,
-    expected_difference,
-    expected_metrics,
-    metric_intervals,
-)
+from mlgate.evidence.bootstrap import RANKING, Interval, expected_difference, expected_metrics, intervals_of
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.model_io import load_model
 from mlgate.monitor import feedback, storage
 from mlgate.monitor.log import SCORE, TIME, VERSION
 
+ORIGIN = "mlgate_origin"  # the file and row a logged row was read from (not stored)
 KNOWN = {"log_rows", "feature_drift", "score_drift", "performance", "estimated_performance"}
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -62,6 +56,7 @@ def read_window(params: Params, window: timedelta, now: pd.Timestamp | None = No
         raise MlgateError(f"log {config.log_uri}: cannot read the log ({exc.__class__.__name__})") from exc
     live = logged.frame
     if len(live):
+        live[ORIGIN] = logged.origins()
         live[TIME] = pd.to_datetime(live[TIME], utc=True, format="ISO8601")
         live = live[(live[TIME] >= start) & (live[TIME] <= now)].reset_index(drop=True)
         live["mlgate_label"] = feedback.join(live, labels.frame, params.data.id_column)
@@ -90,14 +85,22 @@ def reference_frame(params: Params, reference: str) -> tuple[pd.DataFrame, str]:
 
 
 def _held_out(params: Params, reference: str, model, names: list[str], fallback: np.ndarray) -> tuple[np.ndarray, str]:
-    """The scores CBPE compares the live ones with: the held-out test split's (the model is more confident on
-    the rows it learned from, so the train split's expected PR-AUC is higher than any fresh window's); a
-    reference at a git rev is compared as it is."""
+    """The predictions CBPE and prediction drift compare the live ones with: the held-out test split's (the
+    model is more confident on the rows it learned from, so the train split's expected PR-AUC is higher than
+    any fresh window's); a reference at a git rev is compared as it is."""
     path = params.prepare.output_dir / "test.parquet"
     if reference != "prepared" or not path.is_file():
         return fallback, "the drift reference"
     frame = _sample(pd.read_parquet(path), params.monitor.sample_rows, params.monitor.seed)
-    return model.predict_proba(frame[names])[:, 1], str(path)
+    return params.data.kind.predict(model, frame[names]), str(path)
+
+
+def _readable(task, live: pd.DataFrame) -> None:
+    """The monitored rows are what the task logs, or one line naming the file and row."""
+    problem = task.log_problem(live)
+    if problem is not None:
+        where, why = problem
+        raise MlgateError(f"{live[ORIGIN].iloc[where]}: {why}")
 
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -125,6 +128,9 @@ def run_monitor(
         live = live[versions == model_version].reset_index(drop=True)
     info["model_version"] = model_version or "unknown"
     info["rows"] = len(live)
+    task = params.data.kind
+    if len(live):
+        _readable(task, live)
     checks = config.checks
     if "log_rows" in checks:
         report.checks.append(_log_rows(len(live), checks["log_rows"]))
@@ -148,13 +154,18 @@ def run_monitor(
         if missing:
             raise MlgateError(f"features {missing} missing from the log or the reference")
         ref = _sample(ref, config.sample_rows, config.seed).reset_index(drop=True)
-        # the number the log keeps per row: a score, the top class's probability, a value
-        ref_scores = params.data.kind.log_score(model, ref[names])
-        if params.data.kind.estimates_without_labels:
+        if task.deepchecks_score_drift:  # binary: the score, compared with the train split's
+            ref_scores = task.log_score(model, ref[names])
             expected_ref, info["estimated_reference"] = _held_out(params, reference, model, names, ref_scores)
+        else:  # the predicted classes or values, compared with the held-out split's
+            held, info["prediction_reference"] = _held_out(
+                params, reference, model, names, task.predict(model, ref[names])
+            )
+            ref_scores = task.drift_values(held, task.classes(model))
     except Exception as exc:  # fail closed: nothing to compare with is a failed check, said as such
         why = f"no reference: {exc.__class__.__name__}: {exc}"[:300]
-        for name in sorted(set(checks) - {"log_rows", "performance"}):
+        unmodelled = set() if task.estimates_without_labels else {"estimated_performance"}
+        for name in sorted(set(checks) - {"log_rows", "performance"} - unmodelled):
             report.checks.append(CheckResult(name, False, None, "-", why, checks[name].blocking))
         ref, ref_scores, names = None, None, []
 
@@ -167,7 +178,14 @@ def run_monitor(
             )
             report.checks.append(verdict)
             results += [result] if result is not None else []
-        if "score_drift" in checks:
+        if "score_drift" in checks and not task.deepchecks_score_drift:
+            prediction, classes = task.from_log(sample)
+            report.checks.append(
+                _prediction_drift(
+                    task, ref_scores, task.drift_values(prediction, classes), checks["score_drift"], config.confidence
+                )
+            )
+        elif "score_drift" in checks:
             verdict, result = _score_drift(
                 ref[names],
                 sample[names],
@@ -179,11 +197,7 @@ def run_monitor(
             )
             report.checks.append(verdict)
             results += [result] if result is not None else []
-        if "estimated_performance" in checks and not params.data.kind.estimates_without_labels:
-            report.checks.append(
-                _not_for_task(params, "estimated_performance", "no method estimates it without labels")
-            )
-        elif "estimated_performance" in checks:
+        if "estimated_performance" in checks and task.estimates_without_labels:
             unlabeled = live[live["mlgate_label"].isna()][SCORE].to_numpy(float)
             report.checks.append(
                 _estimated(
@@ -195,10 +209,9 @@ def run_monitor(
                     config,
                 )
             )
-    if "performance" in checks and not params.data.kind.measured_from_feedback:
-        why = "the prediction log keeps one number per row, not what its metrics need"
-        report.checks.append(_not_for_task(params, "performance", why))
-    elif "performance" in checks:
+    if "estimated_performance" in checks and not task.estimates_without_labels:
+        report.checks.append(_not_for_task(params, "estimated_performance", "no method estimates it without labels"))
+    if "performance" in checks:
         report.checks.append(_real(params, live, checks["performance"], info, model_dir, config))
     return report, results
 
@@ -309,6 +322,19 @@ def _score_drift(ref, live, categorical, ref_scores, live_scores, config: CheckC
     )
 
 
+def _prediction_drift(task, reference: np.ndarray, live: np.ndarray, config: CheckConfig, confidence: float):
+    """The task's drift of the predictions (multiclass: predicted classes, regression: values) against the
+    held-out split's: a finding when the effect size reaches `max_score` and the test at these sizes says so."""
+    limit, alpha = config.condition("max_score"), 1 - confidence
+    try:
+        score, p, measure, message = task.live_drift(reference, live)
+    except ValueError as exc:
+        return CheckResult("score_drift", False, None, f"< {limit}", f"could not run: {exc}"[:300], config.blocking)
+    condition = f"{measure} of the predictions < {limit}, or not significant (p >= {alpha:.2g})"
+    passed = not (score >= limit and p < alpha)
+    return CheckResult("score_drift", passed, round(score, 6), condition, message[:300], config.blocking)
+
+
 def _judged(
     intervals: dict[str, Interval], limit: float, values: dict[str, tuple[float, float]]
 ) -> tuple[bool, float, str]:
@@ -377,23 +403,28 @@ def _real(
             f"{len(labeled)} labeled rows: too few to measure yet",
             config.blocking,
         )
+    task = params.data.kind
     try:
         evaluated, source = _evaluated(params, model_dir)
-        y, scores = labeled["mlgate_label"].to_numpy(int), labeled[SCORE].to_numpy(float)
-        measured = metric_intervals(
-            y, scores, params.evaluate.threshold, monitor.resamples, monitor.confidence, monitor.seed
+        prediction, classes = task.from_log(labeled)
+        y = task.feedback_truth(labeled["mlgate_label"], classes)
+        if len(np.unique(task.strata(y))) < 2:
+            raise ValueError("intervals need two or more classes (or target values) among the labeled rows")
+        scorer = task.scorer(y, prediction, params.evaluate.threshold)
+        measured = intervals_of(
+            task.strata(y), scorer, task.bootstrapped, monitor.resamples, monitor.confidence, monitor.seed
         )
-        tracked = [m for m in params.gates.model.tracked(params.data.kind) if m in measured and m in evaluated]
+        tracked = [m for m in params.gates.model.tracked(task) if m in measured and m in evaluated]
         if not tracked:
-            raise ValueError(f"no metric of {params.gates.model.tracked(params.data.kind)} both measured and evaluated")
+            raise ValueError(f"no metric of {params.gates.model.tracked(task)} both measured and evaluated")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         why = f"could not run: {exc.__class__.__name__}: {exc}"[:300]
         return CheckResult("performance", False, None, condition, why, config.blocking)
     intervals = {}
-    for m in tracked:  # live - evaluated, higher is better (brier's sign flipped); the evaluation taken as is
-        sign, base, got = (-1.0 if m in LOWER_IS_BETTER else 1.0), float(evaluated[m]), measured[m]
-        low, high = sorted(sign * (got[k] - base) for k in ("low", "high"))
-        delta = sign * (got["value"] - base)
+    for m in tracked:  # live against evaluated, + better (the task's direction and unit); the evaluation as is
+        base, got = float(evaluated[m]), measured[m]
+        low, high = sorted(task.monitored_change(m, got[k], base) for k in ("low", "high"))
+        delta = task.monitored_change(m, got["value"], base)
         low, high, delta = (round(v, 6) + 0.0 for v in (low, high, delta))
         intervals[m] = Interval(m, delta, low, high, monitor.confidence, monitor.resamples)
     info["measured"] = {

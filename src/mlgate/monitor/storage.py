@@ -69,6 +69,11 @@ class Loaded:
     frame: pd.DataFrame
     files: int = 0
     unreadable: list[str] = field(default_factory=list)
+    sources: list[tuple[str, int]] = field(default_factory=list)  # (file, rows) of each frame row, in order
+
+    def origins(self) -> list[str]:
+        """'file row N' of each row of the frame: what an error about one row names."""
+        return [f"{path} row {i + 1}" for path, rows in self.sources for i in range(rows)]
 
 
 def read_batches(fs, root: str, kind: str, since_day: str | None = None) -> Loaded:
@@ -80,19 +85,22 @@ def read_batches(fs, root: str, kind: str, since_day: str | None = None) -> Load
         paths = []
     if since_day:
         paths = [p for p in paths if _day(p) is None or _day(p) >= since_day]
-    frames, unreadable = [], []
+    frames, unreadable, sources = [], [], []
     for path in paths:
         try:
             data = fs.cat_file(path)
             if path.endswith(".jsonl"):
-                frames.append(pd.read_json(io.BytesIO(data), lines=True, dtype=False))
+                read = pd.read_json(io.BytesIO(data), lines=True, dtype=False)
             else:
-                frames.append(pd.read_parquet(io.BytesIO(data)))
+                read = pd.read_parquet(io.BytesIO(data))
         except Exception:  # a torn or foreign file: reported, not fatal
             unreadable.append(path)
-    frames = [f for f in frames if len(f)]
+            continue
+        if len(read):
+            frames.append(read)
+            sources.append((path, len(read)))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return Loaded(frame, len(paths), unreadable)
+    return Loaded(frame, len(paths), unreadable, sources)
 
 
 def _day(path: str) -> str | None:

@@ -272,8 +272,8 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         if prediction_log is not None:
             logged = [{**row, id_column: _key(i)} for row, i in zip(rows, ids, strict=True)] if id_column else rows
             kept = [loaded.task.logged(v, loaded.classes, loaded.threshold) for v in values]
-            scores, decisions = [k[0] for k in kept], [k[1] for k in kept]
-            prediction_log.record(logged, scores, decisions, loaded.info["model_version"], request_id)
+            scores, decisions, columns = ([k[i] for k in kept] for i in range(3))
+            prediction_log.record(logged, scores, decisions, loaded.info["model_version"], request_id, columns)
         return values, ids, request_id
 
     responses: dict[int | str, dict[str, Any]] = {

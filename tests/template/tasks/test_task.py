@@ -100,7 +100,8 @@ def test_every_task_names_the_metrics_it_computes():
 
 def test_monitor_says_which_performance_checks_a_task_has_no_method_for(tmp_path):
     """CBPE estimates a binary classifier's metrics from its scores; nothing here estimates a regressor's or a
-    multiclass model's without labels, and the log keeps one number per row: said, never a number made up."""
+    multiclass model's without labels: said, never a number made up. Their real performance is measured once
+    labels arrive (tests/template/monitor/test_tasks.py)."""
     from mlgate.config import Params
     from mlgate.monitor.log import PredictionLog
     from mlgate.monitor.run import run_monitor
@@ -113,9 +114,12 @@ def test_monitor_says_which_performance_checks_a_task_has_no_method_for(tmp_path
         }
     )
     log = PredictionLog(params.monitor)
-    log.record([{"x": 1.0}] * 600, [12.5] * 600, [None] * 600, "v1", "r")
+    score, decision, columns = params.data.kind.logged(12.5, None, 0.5)
+    log.record([{"x": 1.0}] * 600, [score] * 600, [decision] * 600, "v1", "r", [columns] * 600)
     log.flush()
     report, _ = run_monitor(params, window="1h", model_dir=tmp_path / "no-model")
-    performance = {c.name: c for c in report.checks}["performance"]
-    assert performance.passed and not performance.blocking
-    assert performance.message.startswith("not available for task regression: "), performance.message
+    checks = {c.name: c for c in report.checks}
+    estimated = checks["estimated_performance"]
+    assert estimated.passed and not estimated.blocking
+    assert estimated.message.startswith("not available for task regression: "), estimated.message
+    assert checks["performance"].message == "0 labeled rows: too few to measure yet"
