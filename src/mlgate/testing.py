@@ -68,13 +68,13 @@ def model_dir_from_env() -> Path | None:
     value = os.environ.get(MODEL_DIR_ENV, "").strip()
     if not value:
         return None
-    from mlgate.model_io import SKOPS_FILE  # skops and scikit-learn: only when asked
+    from mlgate.bundle import MLMODEL, SKOPS
 
     path = Path(value).absolute()
-    if not (path / "MLmodel").is_file() or not (path / SKOPS_FILE).is_file():
+    if not (path / MLMODEL).is_file() or not (path / SKOPS).is_file():
         raise pytest.UsageError(
-            f"{MODEL_DIR_ENV}={value}: not a model directory (expected an MLflow model dir with MLmodel and "
-            f"{SKOPS_FILE}, e.g. outputs/model after `make repro`)"
+            f"{MODEL_DIR_ENV}={value}: not a model directory (expected an MLflow model dir with {MLMODEL} and "
+            f"{SKOPS}, e.g. outputs/model after `make repro`)"
         )
     return path
 
