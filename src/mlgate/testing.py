@@ -261,5 +261,5 @@ def project_metrics(request: pytest.FixtureRequest, project_params: Params, _mlg
         from mlgate.pipeline.evaluate import score
 
         model, train, test = map(request.getfixturevalue, ("trained_model", "train_split", "test_split"))
-        return score(model, test, train, project_params)[0]
+        return score(project_params, model, test, train)[0]
     return json.loads((_mlgate_run / project_params.evaluate.metrics_file).read_text())
