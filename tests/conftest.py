@@ -86,10 +86,12 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: pd.DataFram
     return tmp_path
 
 
-def _train_fixture_project(root: Path) -> None:
+def train_fixture_project(root: Path, rows: int | None = None, seed: int = 11) -> None:
+    """The fixture project's params and `rows` generated rows (the sample's size by default) in `root`, then
+    prepare, train and evaluate run there."""
     shutil.copy(FIXTURE_PARAMS, root / "params.yaml")
     params = load_params(root / "params.yaml")
-    write_csv(generate(params.sample.rows, seed=11), root / params.data.path)
+    write_csv(generate(rows or params.sample.rows, seed=seed), root / params.data.path)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
@@ -101,7 +103,7 @@ def _train_fixture_project(root: Path) -> None:
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory) -> Path:
     """One full-size run of the fixture project (small samples overfit), shared by the session; read-only."""
-    return once(tmp_path_factory, "trained", _train_fixture_project)
+    return once(tmp_path_factory, "trained", train_fixture_project)
 
 
 @pytest.fixture

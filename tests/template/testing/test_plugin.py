@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgate.config import load_params
-from mlgate.data.generate import generate, write_csv
-from mlgate.pipeline import evaluate, prepare, train
-from tests.conftest import BIN, FIXTURE_PARAMS, ROOT, SMALL_ROWS, edit_params
+from tests.conftest import BIN, FIXTURE_PARAMS, ROOT, SMALL_ROWS, edit_params, train_fixture_project
 
 # The plugin's stages as a project's dvc.yaml has them (the template's lists every source file too).
 DVC_YAML = {
@@ -61,16 +58,8 @@ def _dvc(*args: str, cwd: Path) -> None:
 
 def _build(root: Path) -> None:
     """The fixture project on a small sample, its stages run and committed to dvc.lock: current outputs."""
-    shutil.copy(FIXTURE_PARAMS, root / "params.yaml")
-    params = load_params(root / "params.yaml")
-    write_csv(generate(SMALL_ROWS, seed=7), root / params.data.path)
+    train_fixture_project(root, SMALL_ROWS, seed=7)
     (root / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML, sort_keys=False))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        prepare.run(params)
-        train.run(params)
-        evaluate.run(params)
     _dvc("init", "--no-scm", "-q", cwd=root)
     _dvc("commit", "-f", "-q", cwd=root)
 
