@@ -52,17 +52,22 @@ def _adopt(seed: Path, remote: Path) -> None:
     breast_cancer().to_csv(source, index=False)
     env = env_for(seed)
     env.pop("MLFLOW_TRACKING_URI")  # the embedded default, as a fork has it
-    for cmd in (
+    steps = (
         ["mlgate", "init", str(source), "--target", "diagnosis"],
         ["dvc", "remote", "add", "-d", "-f", "local", str(remote)],
+        "Adopt my data",  # committed first: `make run` compares the data with HEAD's
         ["dvc", "repro", "-q"],
         ["dvc", "push", "-q"],
-    ):
+        "My first results",
+    )
+    for cmd in steps:
+        if isinstance(cmd, str):
+            git("add", "-A", cwd=seed)
+            git("commit", "-qm", cmd, cwd=seed)
+            continue
         done = subprocess.run([str(BIN / cmd[0]), *cmd[1:]], cwd=seed, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"{' '.join(cmd)}: {done.stdout[-2000:]}{done.stderr[-2000:]}")
-    git("add", "-A", cwd=seed)
-    git("commit", "-qm", "Adopt my data", cwd=seed)
 
 
 CHANGES = {"params": model_change("train.seed", 43), "template": _template_change}
