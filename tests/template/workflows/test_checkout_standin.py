@@ -57,12 +57,10 @@ def test_the_job_gets_github_sha_whatever_branches_exist(tmp_path, origin, depth
 
 def test_ref_names_a_branch_or_a_commit(tmp_path, origin):
     bare, heads = origin
-    assert _git(_checkout(tmp_path, bare, heads["main"], "0", ref="zz-feature"), "rev-parse", "HEAD") == heads[
-        "zz-feature"
-    ]
-    assert _git(_checkout(tmp_path, bare, heads["main"], "1", ref=heads["a-feature"]), "rev-parse", "HEAD") == heads[
-        "a-feature"
-    ]
+    by_branch = _checkout(tmp_path, bare, heads["main"], "0", ref="zz-feature")
+    by_commit = _checkout(tmp_path, bare, heads["main"], "1", ref=heads["a-feature"])
+    assert _git(by_branch, "rev-parse", "HEAD") == heads["zz-feature"]
+    assert _git(by_commit, "rev-parse", "HEAD") == heads["a-feature"]
 
 
 def test_full_history_keeps_every_branch(tmp_path, origin):
