@@ -68,7 +68,11 @@ def explanations() -> tuple[float, float, str]:
     model = load_model(p.train.model_dir)
     cpu = time.process_time()
     with threadpool_limits(1):
-        secs = timed(lambda: explain(dict.fromkeys(("this", "base", "production"), model), X, y[rows], outputs, config))
+        secs = timed(
+            lambda: explain(
+                dict.fromkeys(("this", "base", "production"), model), X, y[rows], outputs.scorer, outputs.metric, config
+            )
+        )
     cpu = time.process_time() - cpu
     return secs, cpu, f"{len(X)} rows x {X.shape[1]} features x {config.repeats} shuffles"
 

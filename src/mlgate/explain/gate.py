@@ -60,7 +60,7 @@ def explanations(params: Params, test: pd.DataFrame, model: Any, champions: dict
         y = test[params.data.target].to_numpy()
         rows = sample_rows(len(test), config.rows, config.seed, y if outputs.stratify else None)
         X = test.iloc[rows][params.data.features_of(test.columns)].reset_index(drop=True)
-        return explain({"this": model, **champions}, X, y[rows], outputs, config)
+        return explain({"this": model, **champions}, X, y[rows], outputs.scorer, outputs.metric, config)
     except Exception as exc:  # explanations inform: their failure is one line, never a failed gate
         return {"error": f"could not compute: {exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}"}
 

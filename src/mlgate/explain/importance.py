@@ -1,9 +1,7 @@
 """Permutation importance of several models on the same rows, and what changed between them beyond noise.
 
-Each model is scored by permutation importance on one seeded sample of the test rows (the rows the metrics
-came from), with the same shuffles for every model, so two models are compared pair for pair. The shuffles are
-sklearn's permutation_importance's, draw for draw; the repeats of one feature are predicted in one call (a
-pipeline's fixed cost per call was most of the gate's explanation time), then rated one by one. A
+Each model is scored by sklearn's permutation_importance on one seeded sample of the test rows (the rows the
+metrics came from), with the same shuffles for every model, so two models are compared pair for pair. A
 feature's importance is how much the score drops when its column is shuffled; its interval is the spread of
 one shuffle (mean +- z sd over the repeats), and its rank interval the ranks those intervals allow (it ranks
 below every feature whose interval is wholly above its own, above every one wholly below). A change is
@@ -13,6 +11,7 @@ intervals do not meet: conservative on purpose, two seeds of one model must read
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from mlgate.config import ExplainConfig
-from mlgate.explain.outputs import Outputs
+
+Scorer = Callable[[Any, pd.DataFrame, np.ndarray], float]
 
 
 def sample_rows(n: int, rows: int, seed: int, strata: np.ndarray | None = None) -> np.ndarray:
@@ -39,43 +39,18 @@ def sample_rows(n: int, rows: int, seed: int, strata: np.ndarray | None = None) 
     return np.sort(np.concatenate(picked))
 
 
-def permuted_scores(model: Any, X: pd.DataFrame, y: np.ndarray, outputs: Outputs, config: ExplainConfig):
-    """(the unshuffled rate, the rates with each column shuffled: features x repeats).
-
-    The shuffles sklearn's permutation_importance draws: one seed from `config.seed`, the same for every column,
-    each repeat shuffling the already shuffled column again. All repeats of a column are one `predict` call."""
-    from sklearn.utils import check_random_state
-
-    seed = check_random_state(config.seed).randint(np.iinfo(np.int32).max + 1)
-    n, repeats = len(X), config.repeats
-    baseline = outputs.rate(model, y, outputs.predict(model, X))
-    stacked = pd.concat([X] * repeats, ignore_index=True)
-    scores = np.empty((X.shape[1], repeats))
-    for j, column in enumerate(X.columns):
-        rng, shuffle, order = check_random_state(seed), np.arange(n), np.arange(n)
-        orders = []
-        for _ in range(repeats):
-            rng.shuffle(shuffle)
-            order = order[shuffle]  # sklearn reads the shuffled column back through the new shuffle
-            orders.append(order)
-        unshuffled = stacked[column]
-        stacked[column] = X[column].iloc[np.concatenate(orders)].set_axis(stacked.index)  # its dtype kept
-        predicted = outputs.predict(model, stacked)
-        scores[j] = [outputs.rate(model, y, predicted[r * n : (r + 1) * n]) for r in range(repeats)]
-        stacked[column] = unshuffled
-    return baseline, scores
-
-
-def importance(model: Any, X: pd.DataFrame, y: np.ndarray, outputs: Outputs, config: ExplainConfig) -> dict:
+def importance(model: Any, X: pd.DataFrame, y: np.ndarray, scorer: Scorer, config: ExplainConfig) -> dict:
     """One model's importances, most important first: mean, sd, interval, rank and rank interval."""
-    baseline, scores = permuted_scores(model, X, y, outputs, config)
-    drops = baseline - scores
-    means, sds = drops.mean(axis=1), drops.std(axis=1)
+    from sklearn.inspection import permutation_importance
+
+    found = permutation_importance(
+        model, X, y, scoring=scorer, n_repeats=config.repeats, random_state=config.seed, n_jobs=1
+    )
     z = float(norm.ppf(0.5 + config.confidence / 2))
-    order = sorted(range(len(X.columns)), key=lambda i: (-means[i], str(X.columns[i])))
+    order = sorted(range(len(X.columns)), key=lambda i: (-found.importances_mean[i], str(X.columns[i])))
     features = []
     for position, i in enumerate(order, start=1):
-        mean, sd = float(means[i]), float(sds[i])
+        mean, sd = float(found.importances_mean[i]), float(found.importances_std[i])
         features.append(
             {
                 "feature": str(X.columns[i]),
@@ -89,7 +64,7 @@ def importance(model: Any, X: pd.DataFrame, y: np.ndarray, outputs: Outputs, con
     for f in features:  # the ranks its interval allows: above every feature wholly below it, and so on
         f["rank_low"] = 1 + sum(g["low"] > f["high"] for g in features)
         f["rank_high"] = len(features) - sum(g["high"] < f["low"] for g in features)
-    return {"score": round(float(baseline), 6), "features": features}
+    return {"score": round(float(scorer(model, X, y)), 6), "features": features}
 
 
 def changes(this: dict, champion: dict, confidence: float) -> list[dict]:
@@ -119,14 +94,16 @@ def changes(this: dict, champion: dict, confidence: float) -> list[dict]:
     return sorted(moved, key=lambda m: (-abs(m["delta"]), m["feature"]))
 
 
-def explain(models: dict[str, Any], X: pd.DataFrame, y: np.ndarray, outputs: Outputs, config: ExplainConfig) -> dict:
+def explain(
+    models: dict[str, Any], X: pd.DataFrame, y: np.ndarray, scorer: Scorer, metric: str, config: ExplainConfig
+) -> dict:
     """Importances of every model (key "this" is this run's; the others are champions) on the rows of `X`,
     and per champion what changed. A model whose importance cannot be computed gets one `error` line. No
     timing: the same inputs give the same report, byte for byte."""
     found: dict[str, dict] = {}
     for key, model in models.items():
         try:
-            found[key] = importance(model, X, y, outputs, config)
+            found[key] = importance(model, X, y, scorer, config)
         except Exception as exc:  # an explanation informs: its failure is said, never a failed gate
             found[key] = {"error": _line(exc)}
     moved = {}
@@ -135,7 +112,7 @@ def explain(models: dict[str, Any], X: pd.DataFrame, y: np.ndarray, outputs: Out
         if key != "this" and "features" in entry and "features" in this:
             moved[key] = changes(this, entry, config.confidence)
     return {
-        "metric": outputs.metric,
+        "metric": metric,
         "rows": len(X),
         "repeats": config.repeats,
         "seed": config.seed,

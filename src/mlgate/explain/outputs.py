@@ -24,13 +24,9 @@ class Outputs:
     decide: Callable[[Any, pd.DataFrame], np.ndarray]  # the class each row is given, as `label` encodes it
     label: Callable[[object], object]  # a golden file's expected class, encoded; ValueError when unknown
     shown: Callable[[object], str]  # an encoded class, for people
-    rate: Callable[[Any, np.ndarray, np.ndarray], float]  # (model, y, `predict`'s output): higher is better
-    metric: str  # the rate's name, for people
+    scorer: Callable[[Any, pd.DataFrame, np.ndarray], float]  # higher is better: what a shuffle lowers
+    metric: str  # the scorer's name, for people
     stratify: bool = True  # sample rows by label (classes), not at random (a continuous target)
-
-    def scorer(self, model: Any, frame: pd.DataFrame, y: np.ndarray) -> float:
-        """What a shuffle lowers: the metric of the model's predictions of `frame`, higher is better."""
-        return self.rate(model, y, self.predict(model, frame))
 
 
 def binary(params: Params, metric: str | None = None) -> Outputs:
@@ -56,8 +52,8 @@ def binary(params: Params, metric: str | None = None) -> Outputs:
 
     ranking = _ranking()
 
-    def rate(model: Any, y: np.ndarray, score: np.ndarray) -> float:
-        y = np.asarray(y)
+    def scorer(model: Any, frame: pd.DataFrame, y: np.ndarray) -> float:
+        score, y = predict(model, frame), np.asarray(y)
         if metric in ranking:  # one sklearn call, not all six: a third of the explanations' time
             return sign * ranking[metric](y, score)
         return sign * score_metrics(y, score, threshold)[metric]
@@ -67,7 +63,7 @@ def binary(params: Params, metric: str | None = None) -> Outputs:
         decide=lambda model, frame: (predict(model, frame) >= threshold).astype(int),
         label=label,
         shown=lambda encoded: f"{params.data.positive} (positive)" if encoded == 1 else f"not {params.data.positive}",
-        rate=rate,
+        scorer=scorer,
         metric=metric,
     )
 
@@ -83,8 +79,9 @@ def for_task(params: Params) -> Outputs:
     sign = -1.0 if metric in task.lower_is_better else 1.0
     threshold = params.evaluate.threshold
 
-    def rate(model: Any, y: np.ndarray, predicted: np.ndarray) -> float:
-        return sign * task.point_metrics(task.truth(y, model), predicted, threshold)[metric]
+    def scorer(model: Any, frame: pd.DataFrame, y: np.ndarray) -> float:
+        truth = task.truth(y, model)
+        return sign * task.point_metrics(truth, task.predict(model, frame), threshold)[metric]
 
     def decide(model: Any, frame: pd.DataFrame) -> np.ndarray:
         if task.name == "regression":
@@ -96,7 +93,7 @@ def for_task(params: Params) -> Outputs:
         decide=decide,
         label=lambda value: str(value).strip(),
         shown=str,
-        rate=rate,
+        scorer=scorer,
         metric=metric,
         stratify=task.name != "regression",
     )

@@ -42,7 +42,7 @@ def _explain(params, models: dict):
     X, y = _rows(params)
     outputs = binary(params)
     with threadpool_limits(1):
-        return explain(models, X, y, outputs, params.gates.model.explain)
+        return explain(models, X, y, outputs.scorer, outputs.metric, params.gates.model.explain)
 
 
 def _save_as_this_run(params, model) -> None:
