@@ -262,7 +262,9 @@ class World:
             if os.environ.get(key):
                 env[key] = os.environ[key]
         cmd = [str(BIN / "act"), scenario.event, "-W", f".github/workflows/{scenario.workflow}"]
-        cmd += ["-P", "ubuntu-latest=-self-hosted", "--json", "-e", str(event_file), *_pins()]
+        # --no-skip-checkout: act would skip actions/checkout and copy this clone (queue: stripped, see
+        # _without_queue) into the job; the stand-in clones the commit from "GitHub", as a runner does.
+        cmd += ["-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--json", "-e", str(event_file), *_pins()]
         cmd += ["--action-cache-path", str(self.root / "act-cache")]  # its own workspaces: worlds run in parallel
         cmd += ["-s", f"GITHUB_TOKEN={token}", "--actor", ACTOR, "--var", f"IMAGE_REPOSITORY={self.repository}"]
         for key, value in variables.items():
@@ -324,7 +326,8 @@ class World:
 
 def _without_queue(clone: Path) -> None:
     """act 0.2.89's schema predates concurrency's `queue:` (GitHub: up to 100 pending runs) and act runs no
-    concurrency at all: the key is dropped from the run's own copy, which changes nothing act does."""
+    concurrency at all: the key is dropped from the copy act parses, which changes nothing act does. The jobs
+    never see this copy: each checks the commit out from "GitHub" (--no-skip-checkout)."""
     for path in (clone / ".github/workflows").glob("*.yml"):
         text = path.read_text()
         stripped = re.sub(r"(?m)^\s+queue: max\b.*\n", "", text)
