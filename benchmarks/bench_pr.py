@@ -8,6 +8,8 @@ run, warm uv cache, the DVC cache entry an earlier run saved. GitHub's own queue
 job up) is not in it.
 
     flock /tmp/mlgate-docker.lock make bench-pr          # Docker engine: bash .ci/docker.sh start; eval ...
+    # behind a TLS-intercepting proxy, as .ci/run does: the build job's image build reaches PyPI through it
+    MLGATE_PIP_CA=/etc/ssl/certs/ca-certificates.crt make bench-pr
     python benchmarks/bench_pr.py --prs params           # only (a)
 """
 
