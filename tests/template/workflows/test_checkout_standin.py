@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import GIT
+
 ACTION = Path(__file__).parent / "actions/checkout/action.yml"
 
 
 def _git(repo: Path, *args: str) -> str:
-    cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
-    return subprocess.run(cmd, cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture
