@@ -102,6 +102,10 @@ def explain(
     timing: the same inputs give the same report, byte for byte."""
     found: dict[str, dict] = {}
     for key, model in models.items():
+        twin = next((k for k in found if models[k] is model), None)  # one model under two keys: computed once
+        if twin is not None:
+            found[key] = found[twin]
+            continue
         try:
             found[key] = importance(model, X, y, scorer, config)
         except Exception as exc:  # an explanation informs: its failure is said, never a failed gate

@@ -64,8 +64,8 @@ def compare(
         why = f"{champion.label} predicts classes {task.classes(champion.model)}, this model {task.classes(model)}"
         info["not_comparable"] = why
         return [CheckResult(prefix, True, None, cond, f"not comparable: {why}")], info
-    try:
-        theirs = task.predict(champion.model, frame)
+    try:  # this run's model standing for the champion (Champion.same_as_this) is not scored twice
+        theirs = challenger if champion.model is model else task.predict(champion.model, frame)
     except Exception as exc:  # the champion cannot score this data: an error, not a pass
         why = f"{champion.label} could not score this run's test rows: {exc.__class__.__name__}: {exc}"
         info["error"] = why

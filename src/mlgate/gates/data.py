@@ -12,7 +12,7 @@ from mlgate.gates import checks
 from mlgate.gates.chance import Chance, between
 from mlgate.gates.common import conflicting_share, dataset, guarded, labeled, sample
 from mlgate.gates.html import write_outputs  # noqa: F401  (re-exported: callers import it from here)
-from mlgate.gates.reference import Reference, file_sha256, load_reference
+from mlgate.gates.reference import Reference, file_sha256, load_reference, unchanged
 from mlgate.gates.result import CheckResult, GateReport
 from mlgate.gates.schema import check_schema
 from mlgate.pipeline.prepare import split
@@ -147,10 +147,11 @@ def run_deepcheck(
         return CheckResult(name, False, None, condition, message, config.blocking), None
 
 
-def _reference(params: Params, raw: pd.DataFrame, given: pd.DataFrame | None, rev: str) -> Reference:
-    ref = Reference(rev, frame=given) if given is not None else load_reference(params, rev)
+def _reference(params: Params, raw: pd.DataFrame, given: pd.DataFrame | None, rev: str, working: bool) -> Reference:
+    """`working`: `raw` is the data file as read, so its hash can stand for it."""
+    ref = Reference(rev, frame=given) if given is not None else load_reference(params, rev, working)
     if ref.frame is not None and ref.frame.equals(raw):
-        return Reference(ref.rev, md5=ref.md5, note=f"data unchanged since {ref.rev}: not compared")
+        return Reference(ref.rev, md5=ref.md5, note=unchanged(ref.rev))
     return ref
 
 
@@ -175,6 +176,7 @@ def _run_data_gate(
     enabled = {name: c for name, c in gate.checks.items() if c.enabled and name not in task.data_checks_skipped}
     rev = reference_rev or gate.reference_rev
     report = GateReport("data", info={"data": str(params.data.path), "reference_rev": rev})
+    working = raw is None
     if raw is None:
         try:
             raw = read_raw(params.data)
@@ -190,7 +192,7 @@ def _run_data_gate(
     report.info["unlabeled_rows"] = int(raw[target].isna().sum())
 
     needs_reference = any(n in enabled for n in ("percent_of_nulls", *_scoped(enabled, "reference")))
-    ref = _reference(params, raw, reference, rev) if needs_reference else None
+    ref = _reference(params, raw, reference, rev, working) if needs_reference else None
     if ref is not None:
         report.info["reference_md5"] = ref.md5
 

@@ -6,7 +6,7 @@ metrics, the baseline and which checks apply."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -213,6 +213,9 @@ def judge(
     md5 = _short_hash(report.info.get("data_md5"))
     sha = report.info.get("model_sha256", "?")[:12]
     base = base or Champion("base", note="no base given: first run, nothing to compare")
+    if base.same_as_this:
+        why = f"this run's model, which stands for {base.label}'s, could not be loaded: {inputs.scoring_error}"
+        base = replace(base, model=model) if model is not None else replace(base, error=why)
     champions = [("regression_vs_base", "base", base)]
     if production is not None:
         champions.append(("regression_vs_production", "production", production))

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 from mlgate.config import Params
-from mlgate.versioning import DVC_FILE, dvc_md5
+from mlgate.versioning import DVC_FILE, dvc_md5, file_md5, tree_md5
 
 if TYPE_CHECKING:  # pandas only where data is read: resolving a revision (the report) needs none
     import pandas as pd
@@ -62,6 +64,10 @@ def resolve_rev(rev: str) -> tuple[str | None, str | None, str | None]:
     return None, None, f"git revision '{rev}' not found (fetch it, or name another)"
 
 
+def unchanged(label: str) -> str:
+    return f"data unchanged since {label}: not compared"
+
+
 def _read(params: Params, commit: str) -> pd.DataFrame:
     import dvc.api
     import pandas as pd
@@ -74,8 +80,28 @@ def _read(params: Params, commit: str) -> pd.DataFrame:
         return pd.read_csv(handle, dtype=params.data.read_dtypes())
 
 
-def load_reference(params: Params, rev: str) -> Reference:
-    """The dataset as data.dvc tracked it at `rev`, or why there is none."""
+def _working_matches(params: Params, pointer_text: str) -> bool:
+    """True when the working copy of what data.dvc tracks hashes to what `pointer_text` records: then the data
+    file holds the revision's bytes. A hash that cannot be compared (another layout, a missing path) is False,
+    and the revision is read."""
+    try:
+        out = yaml.safe_load(pointer_text)["outs"][0]
+        tracked, recorded = Path(out["path"]), str(out["md5"])
+    except (yaml.YAMLError, KeyError, IndexError, TypeError):
+        return False
+    if not Path(params.data.path).is_relative_to(tracked):
+        return False
+    if recorded.endswith(".dir"):
+        return tracked.is_dir() and tree_md5(tracked) == recorded
+    return tracked.is_file() and file_md5(tracked) == recorded
+
+
+def load_reference(params: Params, rev: str, working: bool = False) -> Reference:
+    """The dataset as data.dvc tracked it at `rev`, or why there is none.
+
+    `working`: the caller judges the working data file. When its hash is the one recorded at `rev` (a change
+    that did not touch data/), the answer is "unchanged" without DVC opening the revision, which costs seconds
+    and needs the bytes in a cache."""
     commit, note, error = resolve_rev(rev)
     if commit is None:
         return Reference(rev, note=note, error=error)
@@ -87,6 +113,8 @@ def load_reference(params: Params, rev: str) -> Reference:
         md5 = dvc_md5(shown.stdout)
     except Exception as exc:  # a pointer file we cannot read is not "nothing to compare with"
         return Reference(label, error=f"{DVC_FILE} at {label} is unreadable: {exc}")
+    if working and _working_matches(params, shown.stdout):
+        return Reference(label, md5=md5, note=unchanged(label))
     try:
         return Reference(label, frame=_read(params, commit), md5=md5)
     except Exception as exc:  # no cache, no remote, a 403: a failed check, never a silent pass

@@ -8,12 +8,15 @@ Pipeline, used as it is.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -27,6 +30,16 @@ from mlgate.task import TASKS, Task
 PROJECT_CODE = Path("src")  # the project's own packages (src/project/), ahead of any installed copy
 
 Factory = Callable[[TrainConfig, FeatureSpec], Any]
+
+
+def fit_record(config: TrainConfig, rows: pd.DataFrame) -> dict[str, Any]:
+    """What decides a fit besides the code: the estimator, its seed and hyperparameters, and the rows it learns
+    from (a content hash), as JSON reads them back. `mlgate train` records it in the bundle, so the model gate
+    can tell when the base's settings would fit this very model again."""
+    digest = hashlib.sha256(json.dumps([str(c) for c in rows.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    record = {"estimator": config.estimator, "seed": config.seed, "hyperparams": config.hyperparams}
+    return json.loads(json.dumps({**record, "rows_sha256": digest.hexdigest()}, default=str))
 
 
 def make_estimator(config: TrainConfig, task: Task = TASKS["binary"]) -> Any:

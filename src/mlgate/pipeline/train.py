@@ -14,7 +14,7 @@ from mlgate.config import Params
 from mlgate.data.schema import FeatureSchema
 from mlgate.features import feature_spec
 from mlgate.model_io import canonical_skops, trusted_types
-from mlgate.pipeline.model import build_pipeline
+from mlgate.pipeline.model import build_pipeline, fit_record
 from mlgate.versioning import data_md5
 
 # What a saved model needs to load and predict, pinned to what trained it. Stated, not inferred: MLflow's
@@ -69,6 +69,7 @@ def run(params: Params) -> None:
         "data_md5": data_md5(),
         "id_column": params.data.id_column,  # the server accepts, echoes and logs it; never a feature
         "task": task.name,  # what the server answers: a score, a class and its probabilities, or a value
+        "fit": fit_record(params.train, train),  # the model gate's base with these settings is this model
     }
     if (classes := task.classes(model)) is not None:
         serving["classes"] = classes

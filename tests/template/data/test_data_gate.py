@@ -236,6 +236,28 @@ def test_reference_lookup_fails_closed_but_nothing_to_compare_passes(workdir, pa
     assert relaxed.passed, relaxed.table()
 
 
+def test_data_unchanged_since_the_reference_is_known_from_its_hash_without_reading_the_revision(workdir, params):
+    """The common case (a PR or push that did not touch data/): the working data hashes to what data.dvc recorded
+    at the revision, so those are its bytes. The gate says so without DVC opening the revision, which needs the
+    bytes in a cache (none here) and cost 2 s; a data file that differs still reads the revision, and fails closed."""
+    from mlgate.versioning import tree_md5
+
+    _git(workdir, "init", "-q")
+    (workdir / "data.dvc").write_text(f"outs:\n- md5: {tree_md5(workdir / 'data')}\n  path: data\n")
+    _git(workdir, "add", "data.dvc")
+    _git(workdir, "commit", "-qm", "data tracked; its bytes are in no cache or remote")
+    same, _ = run_data_gate(params, reference_rev="HEAD")
+    for ok, message in _statuses(same, REFERENCE_CHECKS).values():
+        assert ok and "data unchanged since HEAD" in message, message
+    assert same.info["reference_md5"] == tree_md5(workdir / "data").removesuffix(".dir")
+
+    data = workdir / params.data.path
+    data.write_text(data.read_text() + data.read_text().splitlines()[-1] + "\n")  # one row more
+    changed, _ = run_data_gate(params, reference_rev="HEAD")
+    for ok, message in _statuses(changed, REFERENCE_CHECKS).values():
+        assert not ok and "could not be read" in message, message
+
+
 def test_nulls_are_judged_against_the_reference(params, sample):
     sparse = sample.assign(customer_age=np.where(np.arange(len(sample)) % 10 < 6, np.nan, sample["customer_age"]))
     alone, _ = run_data_gate(params, raw=sparse)  # 60 % nulls in a column is ordinary real data

@@ -148,6 +148,74 @@ def test_base_revision_with_its_own_project_code_is_trained_from_that_code(workd
     assert report.info["base"]["comparison"]["pr_auc"]["delta"] != 0
 
 
+def _no_fit(*args, **kwargs):
+    raise AssertionError("the base model was fitted")
+
+
+def test_a_base_with_the_settings_this_model_records_is_this_model_not_a_second_fit(
+    workdir, params, trained, monkeypatch
+):
+    """The base's train settings are the ones this run's bundle records, on the same train rows (a PR that left
+    the model alone, or changed only the data): fitting them again gives this very model. The gate compares
+    this model with itself (no detectable change) and explains it once, instead of spending a fit and a
+    second explanation on a copy."""
+    from mlgate.gates import base_model
+
+    _commit_base(workdir)
+    monkeypatch.setattr(base_model, "fit_base", _no_fit)
+    base = base_at(params, "HEAD")
+    assert base.error is None and base.same_as_this and "not fitted twice" in base.info["model"], base
+    report, _ = run_model_gate(params, base=base)
+    assert report.passed, report.table()
+    comparison = report.info["base"]["comparison"]
+    assert {entry["delta"] for entry in comparison.values()} == {0.0}
+    assert comparison["roc_auc"]["verdict"] == "no detectable change"
+    models = report.info["explanations"]["models"]
+    assert models["base"] == models["this"] and "features" in models["this"]
+
+
+def test_other_train_rows_or_other_settings_than_this_model_records_are_fitted(workdir, params, trained, monkeypatch):
+    """The record stands for the model only on the rows and settings it names: any other is fitted."""
+    from mlgate.gates import base_model
+
+    fitted = []
+    monkeypatch.setattr(base_model, "fit_base", lambda *args: fitted.append(args[1]) or None)
+    _commit_base(workdir, train__hyperparams={"max_iter": 50})
+    base_at(params, "HEAD")
+    _commit_base(workdir)
+    split = params.prepare.output_dir / "train.parquet"
+    pd.read_parquet(split).iloc[1:].to_parquet(split, index=False)  # one train row fewer than the model saw
+    base_at(params, "HEAD")
+    assert [config.hyperparams for config in fitted] == [{"max_iter": 50}, params.train.hyperparams]
+
+
+def test_a_base_with_this_models_factory_but_other_project_code_is_fitted_from_its_code(workdir, params, trained):
+    """The same `module:function` and settings, but the PR changed the factory's code: the base is the base's
+    code fitted, never this model."""
+    package = workdir / "src/basecase"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    factory = (
+        "from sklearn.linear_model import LogisticRegression\n\n\ndef build(config, spec):\n"
+        "    return LogisticRegression(C={c}, max_iter=500)\n"
+    )
+    (package / "model.py").write_text(factory.format(c=0.5))
+    edit_params(workdir / "params.yaml", "train.estimator", "basecase.model:build")
+    _commit_base(workdir)
+    (package / "model.py").write_text(factory.format(c=0.01))  # the PR's code
+    params = load_params(workdir / "params.yaml")
+    train.run(params)
+    evaluate.run(params)
+    base = base_at(params, "HEAD")
+    assert base.error is None and not base.same_as_this and base.model.steps[-1][1].C == 0.5, base
+    (package / "model.py").write_text(factory.format(c=0.5))  # back to the base's code: this model is stale,
+    (package / "extra.py").write_text("")  # and a new module the base has not got
+    assert not base_at(params, "HEAD").same_as_this
+    (package / "extra.py").unlink()
+    train.run(params)
+    assert base_at(params, "HEAD").same_as_this
+
+
 def test_a_base_that_never_ran_is_a_first_run(workdir, params, trained):
     """No results committed at the base (a project just adopted, a template that never ran): nothing shipped
     there, so nothing to compare with; the gate passes and says so."""
