@@ -741,10 +741,14 @@ def run() -> None:
 
 
 def _leave(code: list[int]) -> None:
-    if code:
-        import contextlib
-
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more can be said
-                stream.flush()
-        os._exit(code[0])
+    if not code:
+        return
+    exit_code = code[0]
+    if "logging" in sys.modules:  # its handlers' files, should a handler registered before this one exist
+        sys.modules["logging"].shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # output lost (a full disk, a closed pipe): a failed exit, as Python makes it
+            exit_code = exit_code or 120
+    os._exit(exit_code)

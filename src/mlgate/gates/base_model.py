@@ -46,17 +46,6 @@ def fit_base(params: Params, config: TrainConfig, commit: str) -> Any:
         return build_pipeline(config, spec, params.data.kind).fit(X, y)
 
 
-def project_code_unchanged(commit: str) -> bool:
-    """True when the working tree's project code (src/ but the template's package) is `commit`'s: no tracked
-    file differs and no untracked one is there, so a factory imports the same code on both sides."""
-    paths = ["--", str(PROJECT_CODE), f":(exclude){PROJECT_CODE}/{TEMPLATE_PACKAGE}"]
-    diff = subprocess.run(["git", "diff", "--quiet", commit, *paths], capture_output=True, check=False)
-    others = subprocess.run(
-        ["git", "ls-files", "--others", "--exclude-standard", *paths], capture_output=True, text=True, check=False
-    )
-    return diff.returncode == 0 and others.returncode == 0 and not others.stdout.strip()
-
-
 @contextlib.contextmanager
 def _project_code_at(commit: str, top: str) -> Iterator[None]:
     """Import `top` (the project's package) from `commit`'s src/ for the duration, then restore this run's."""

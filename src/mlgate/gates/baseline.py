@@ -122,11 +122,10 @@ def base_at(params: Params, rev: str) -> Champion:
         where = ".".join(str(part) for part in first["loc"])
         why = f"its train settings are not valid for this code (train.{where}: {first['msg']})"
         return Champion(label, not_comparable=why, info=info)
-    if _fits_this_model(params, config, commit):
-        code = " and project code" if config.is_factory else ""
+    if _fits_this_model(params, config):
         info["model"] = (
-            f"{config.estimator} from params.yaml at {commit[:7]}: the settings{code} this run's model records, on "
-            "the same train rows, so this run's model stands for it (not fitted twice)"
+            f"{config.estimator} from params.yaml at {commit[:7]}: the settings this run's model records, on the "
+            "same train rows, so this run's model stands for it (not fitted twice)"
         )
         return Champion(label, info=info, same_as_this=True)
     info["model"] = f"{config.estimator} from params.yaml at {commit[:7]}, fitted in this job on this run's train split"
@@ -143,22 +142,21 @@ def _feature_kinds(model_dir: Path) -> dict[str, str] | None:
     return None if schema is None else {f["name"]: f["kind"] for f in schema["features"]}
 
 
-def _fits_this_model(params: Params, config: TrainConfig, commit: str) -> bool:
+def _fits_this_model(params: Params, config: TrainConfig) -> bool:
     """True when this run's bundle records exactly `config` on this run's train rows (serving.json `fit`, written
-    by `mlgate train`) and, for a factory, the project code is the commit's: a fit would reproduce the model."""
+    by `mlgate train`): a fit would reproduce the model. Never for a factory, whose code no record pins."""
     import pandas as pd
 
-    from mlgate.gates.base_model import project_code_unchanged
     from mlgate.pipeline.model import fit_record
 
     recorded = (read_optional(params.train.model_dir, SERVING) or {}).get("fit")
-    if not recorded:
+    if not recorded or config.is_factory:
         return False
     try:
         rows = pd.read_parquet(params.prepare.output_dir / "train.parquet")
     except Exception:  # no split to fit on: fit_base says why
         return False
-    return fit_record(config, rows) == recorded and (not config.is_factory or project_code_unchanged(commit))
+    return fit_record(config, rows) == recorded
 
 
 def production_model(params: Params, alias: str = "production") -> Champion:

@@ -89,7 +89,7 @@ def _working_matches(params: Params, pointer_text: str) -> bool:
         tracked, recorded = Path(out["path"]), str(out["md5"])
     except (yaml.YAMLError, KeyError, IndexError, TypeError):
         return False
-    if not Path(params.data.path).is_relative_to(tracked):
+    if not Path(params.data.path).resolve().is_relative_to(tracked.resolve()):  # data/../x.csv is not in data/
         return False
     if recorded.endswith(".dir"):
         return tracked.is_dir() and tree_md5(tracked) == recorded

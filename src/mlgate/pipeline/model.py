@@ -32,14 +32,30 @@ PROJECT_CODE = Path("src")  # the project's own packages (src/project/), ahead o
 Factory = Callable[[TrainConfig, FeatureSpec], Any]
 
 
-def fit_record(config: TrainConfig, rows: pd.DataFrame) -> dict[str, Any]:
-    """What decides a fit besides the code: the estimator, its seed and hyperparameters, and the rows it learns
-    from (a content hash), as JSON reads them back. `mlgate train` records it in the bundle, so the model gate
-    can tell when the base's settings would fit this very model again."""
-    digest = hashlib.sha256(json.dumps([str(c) for c in rows.columns]).encode())
-    digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
-    record = {"estimator": config.estimator, "seed": config.seed, "hyperparams": config.hyperparams}
-    return json.loads(json.dumps({**record, "rows_sha256": digest.hexdigest()}, default=str))
+def fit_record(config: TrainConfig, rows: pd.DataFrame) -> dict[str, str]:
+    """What decides a built-in estimator's fit besides mlgate's code: the estimator, its seed and hyperparameters
+    and scikit-learn's version (typed: 1 and 1.0 differ), and the rows it learns from (a content hash). `mlgate
+    train` records it in the bundle, so the model gate can tell when the base's settings would fit this very
+    model again."""
+    import sklearn
+
+    settings = repr(_typed((config.estimator, config.seed, config.hyperparams, sklearn.__version__)))
+    rows_digest = hashlib.sha256(json.dumps([str(c) for c in rows.columns]).encode())
+    rows_digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    return {
+        "estimator": config.estimator,
+        "settings_sha256": hashlib.sha256(settings.encode()).hexdigest(),
+        "rows_sha256": rows_digest.hexdigest(),
+    }
+
+
+def _typed(value: Any) -> Any:
+    """`value` with its dicts sorted, so its repr tells 1 from 1.0 and True, and {0: 1} from {"0": 1}."""
+    if isinstance(value, dict):
+        return tuple(sorted((repr(key), _typed(item)) for key, item in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_typed(item) for item in value))
+    return value
 
 
 def make_estimator(config: TrainConfig, task: Task = TASKS["binary"]) -> Any:

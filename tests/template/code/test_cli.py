@@ -74,7 +74,7 @@ kept = Finalized()
 
 def command():
     atexit.register(lambda: open("handler", "w").write("yes"))
-    print("x" * 100_000)  # buffered: the pipe gets all of it
+    print("x" * int(sys.argv[2]))  # buffered: the pipe gets all of it
     if sys.argv[1] == "raise":
         raise RuntimeError("a bug")
     sys.exit(int(sys.argv[1]))
@@ -92,16 +92,41 @@ def test_the_process_keeps_its_exit_code_output_and_handlers_but_skips_the_teard
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", EXIT_PROBE, code], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, code, "100000"],
+        cwd=tmp_path,
+        env=_buffered(),
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == int(code) and done.stdout == "x" * 100_000 + "\n", done.stderr
     assert (tmp_path / "handler").is_file() and not (tmp_path / "finalized").exists()
+
+
+def _buffered() -> dict:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def test_output_that_cannot_be_written_is_a_failed_exit_as_python_makes_it(tmp_path):
+    """A full disk under `mlgate ... > file`: the last flush fails, and the exit code says so (120, Python's own)."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        probe = [sys.executable, "-c", EXIT_PROBE, "0", "10"]  # less than a buffer: written at the last flush
+        done = subprocess.run(probe, cwd=tmp_path, env=_buffered(), stdout=full, stderr=subprocess.DEVNULL)
+    assert done.returncode == 120
 
 
 def test_a_crash_still_tears_down_and_exits_non_zero(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", EXIT_PROBE, "raise"], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, "raise", "1"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert done.returncode == 1 and "RuntimeError: a bug" in done.stderr
     assert (tmp_path / "handler").is_file() and (tmp_path / "finalized").is_file()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -252,10 +253,15 @@ def test_data_unchanged_since_the_reference_is_known_from_its_hash_without_readi
     assert same.info["reference_md5"] == tree_md5(workdir / "data").removesuffix(".dir")
 
     data = workdir / params.data.path
-    data.write_text(data.read_text() + data.read_text().splitlines()[-1] + "\n")  # one row more
+    elsewhere = workdir / "other.csv"
+    elsewhere.write_text(data.read_text() + data.read_text().splitlines()[-1] + "\n")  # one row more
+    outside = params.model_copy(update={"data": params.data.model_copy(update={"path": Path("data/../other.csv")})})
+    beside, _ = run_data_gate(outside, reference_rev="HEAD")  # data/ unchanged, but the data is not in it
+    data.write_text(elsewhere.read_text())
     changed, _ = run_data_gate(params, reference_rev="HEAD")
-    for ok, message in _statuses(changed, REFERENCE_CHECKS).values():
-        assert not ok and "could not be read" in message, message
+    for report in (beside, changed):
+        for ok, message in _statuses(report, REFERENCE_CHECKS).values():
+            assert not ok and "could not be read" in message, message
 
 
 def test_nulls_are_judged_against_the_reference(params, sample):

@@ -6,6 +6,7 @@ champion is the base revision's model, trained in the job from its params.yaml (
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -189,9 +190,9 @@ def test_other_train_rows_or_other_settings_than_this_model_records_are_fitted(w
     assert [config.hyperparams for config in fitted] == [{"max_iter": 50}, params.train.hyperparams]
 
 
-def test_a_base_with_this_models_factory_but_other_project_code_is_fitted_from_its_code(workdir, params, trained):
-    """The same `module:function` and settings, but the PR changed the factory's code: the base is the base's
-    code fitted, never this model."""
+def test_a_factory_base_is_fitted_from_the_base_code_even_when_everything_else_matches(workdir, params, trained):
+    """A `module:function` estimator's code can change between training and the gate (or change itself), which
+    no settings record can rule out: its base is always the base's code fitted, never this model."""
     package = workdir / "src/basecase"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -199,21 +200,29 @@ def test_a_base_with_this_models_factory_but_other_project_code_is_fitted_from_i
         "from sklearn.linear_model import LogisticRegression\n\n\ndef build(config, spec):\n"
         "    return LogisticRegression(C={c}, max_iter=500)\n"
     )
-    (package / "model.py").write_text(factory.format(c=0.5))
+    (package / "model.py").write_text(factory.format(c=0.01))  # the PR's code, which trains this model
     edit_params(workdir / "params.yaml", "train.estimator", "basecase.model:build")
-    _commit_base(workdir)
-    (package / "model.py").write_text(factory.format(c=0.01))  # the PR's code
     params = load_params(workdir / "params.yaml")
     train.run(params)
     evaluate.run(params)
+    (package / "model.py").write_text(factory.format(c=0.5))
+    _commit_base(workdir)  # the base's code; the working tree now has it too, and this model is stale
     base = base_at(params, "HEAD")
     assert base.error is None and not base.same_as_this and base.model.steps[-1][1].C == 0.5, base
-    (package / "model.py").write_text(factory.format(c=0.5))  # back to the base's code: this model is stale,
-    (package / "extra.py").write_text("")  # and a new module the base has not got
-    assert not base_at(params, "HEAD").same_as_this
-    (package / "extra.py").unlink()
-    train.run(params)
-    assert base_at(params, "HEAD").same_as_this
+
+
+def test_the_fit_record_tells_types_apart():
+    """1 and 1.0 (a count and a share, as in max_samples), True and 1, and 0 and "0" as class_weight keys make
+    different models: their records differ, where JSON and Python's == make them equal."""
+    from mlgate.config import TrainConfig
+    from mlgate.pipeline.model import fit_record
+
+    rows = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
+    settings = [{"max_samples": 1}, {"max_samples": 1.0}, {"bootstrap": True}, {"bootstrap": 1}]
+    settings += [{"class_weight": {0: 1, 1: 10}}, {"class_weight": {"0": 1, "1": 10}}]
+    records = [fit_record(TrainConfig(estimator="random_forest", hyperparams=h), rows) for h in settings]
+    assert all(a != b for a, b in itertools.combinations(records, 2))  # as the gate compares them
+    assert records[0] == fit_record(TrainConfig(estimator="random_forest", hyperparams={"max_samples": 1}), rows)
 
 
 def test_a_base_that_never_ran_is_a_first_run(workdir, params, trained):
