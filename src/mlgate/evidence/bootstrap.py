@@ -170,14 +170,17 @@ def paired_intervals(
     seed: int = 0,
 ) -> dict[str, Interval]:
     """Percentile intervals of challenger - champion per metric, any task: each side is a weighted scorer of the
-    same rows (sign flipped for lower-is-better metrics, so + is always better)."""
+    same rows (sign flipped for lower-is-better metrics, so + is always better). One scorer on both sides (a
+    champion that is this model) is scored once per resample."""
     rng = np.random.default_rng(seed)
     ones = np.ones((1, len(strata)))
-    point_a, point_b = challenger(ones), champion(ones)
+    point_a = challenger(ones)
+    point_b = point_a if champion is challenger else champion(ones)
     diffs: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     for start in range(0, resamples, CHUNK):
         w = _weights(rng, strata, min(CHUNK, resamples - start))
-        a, b = challenger(w), champion(w)
+        a = challenger(w)
+        b = a if champion is challenger else champion(w)
         for m in metrics:
             diffs[m].append(a[m] - b[m])
     alpha = (1 - confidence) / 2

@@ -74,10 +74,11 @@ def compare(
     try:
         if len(np.unique(y)) < 2:
             raise ValueError("a comparison needs both classes among the rows (two distinct labels at least)")
+        ours = task.scorer(y, challenger, threshold)
         intervals = paired_intervals(
             task.strata(y),
-            task.scorer(y, challenger, threshold),
-            task.scorer(y, theirs, threshold),
+            ours,
+            ours if theirs is challenger else task.scorer(y, theirs, threshold),
             task.bootstrapped,
             task.lower_is_better,
             config.resamples,

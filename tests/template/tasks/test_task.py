@@ -70,6 +70,22 @@ def test_regression_strata_are_deciles_and_the_intervals_keep_them():
     assert one["r2"]["low"] <= one["r2"]["value"] <= one["r2"]["high"]
 
 
+def test_one_scorer_on_both_sides_is_scored_once_per_resample_and_differs_by_nothing():
+    """A champion that is this run's model: the same scores on both sides, so every resampled difference is 0."""
+    task, calls = TASKS["binary"], []
+    y = np.random.default_rng(0).integers(0, 2, 500)
+    scorer = task.scorer(y, np.random.default_rng(1).random(500), 0.5)
+
+    def counted(weights):
+        calls.append(len(weights))
+        return scorer(weights)
+
+    intervals = paired_intervals(y, counted, counted, ("roc_auc",), frozenset(), resamples=300)
+    assert sum(calls) == 1 + 300  # the point estimate, then each resample: once
+    roc = intervals["roc_auc"]
+    assert (roc.delta, roc.low, roc.high) == (0.0, 0.0, 0.0)
+
+
 def _params(tmp_path, **data) -> object:
     raw = yaml.safe_load(FIXTURE_PARAMS.read_text())
     raw["data"] |= data
