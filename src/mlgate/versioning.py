@@ -39,11 +39,18 @@ def git_show(rev: str, path: Path | str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
+def pointer_out(pointer_text: str) -> tuple[Path, str]:
+    """The path a .dvc file tracks and the hash it records (`<md5>` for a file, `<md5>.dir` for a directory)."""
+    try:
+        out = yaml.safe_load(pointer_text)["outs"][0]
+        return Path(out["path"]), str(out["md5"])
+    except (yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+        raise ValueError("not a DVC pointer (expected outs: [{path, md5}])") from exc
+
+
 def dvc_md5(pointer_text: str | None) -> str | None:
     """The dataset hash a .dvc file records (directory hashes without their .dir suffix)."""
-    if not pointer_text:
-        return None
-    return str(yaml.safe_load(pointer_text)["outs"][0]["md5"]).removesuffix(".dir")
+    return pointer_out(pointer_text)[1].removesuffix(".dir") if pointer_text else None
 
 
 def data_md5(dvc_file: Path = DVC_FILE) -> str | None:
@@ -66,3 +73,10 @@ def tree_md5(root: Path) -> str:
         key=lambda entry: entry["relpath"],
     )
     return hashlib.md5(json.dumps(manifest, sort_keys=True).encode()).hexdigest() + ".dir"
+
+
+def hashes_to(path: Path, recorded: str) -> bool:
+    """True when the file or directory at `path` has the hash a .dvc file records for it."""
+    if recorded.endswith(".dir"):
+        return path.is_dir() and tree_md5(path) == recorded
+    return path.is_file() and file_md5(path) == recorded

@@ -12,12 +12,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from mlgate.config import Params
 from mlgate.data.generate import generate, write_csv
 from mlgate.errors import MlgateError
-from mlgate.versioning import DVC_FILE, dvc, file_md5, tree_md5
+from mlgate.versioning import DVC_FILE, dvc, hashes_to, pointer_out
 
 ADVICE = (
     "to share the data, configure a remote once (`dvc remote add -d storage s3://BUCKET/PATH`, commit .dvc/config) "
@@ -32,15 +30,6 @@ def tracked_matches(data_dir: str) -> bool:
         raise MlgateError(f"{DVC_FILE}: `dvc data status` failed: {result.stderr.strip()[-200:]}")
     changed = json.loads(result.stdout or "{}").get("uncommitted", {})
     return not any(f"{data_dir}/" in changed.get(kind, []) for kind in ("modified", "added", "deleted", "unknown"))
-
-
-def _tracked() -> tuple[Path, str]:
-    """The path data.dvc tracks and the hash it records (`<md5>` for a file, `<md5>.dir` for a directory)."""
-    try:
-        out = yaml.safe_load(DVC_FILE.read_text())["outs"][0]
-        return Path(out["path"]), str(out["md5"])
-    except (yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
-        raise MlgateError(f"{DVC_FILE}: not a DVC pointer (expected outs: [{{path, md5}}])") from exc
 
 
 def dvc_error(result) -> str:
@@ -59,8 +48,7 @@ def _regenerate_sample(params: Params, tracked: Path, recorded: str) -> bool:
         root = Path(tmp) / "tracked"
         candidate = root / path.relative_to(tracked) if path != tracked else root
         write_csv(generate(sample.rows, sample.seed), candidate)
-        digest = tree_md5(root) if recorded.endswith(".dir") else file_md5(candidate)
-        if digest != recorded:
+        if not hashes_to(root, recorded):
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(candidate, path)
@@ -74,7 +62,10 @@ def fetch(params: Params) -> str:
     path = params.data.path
     if not DVC_FILE.is_file():
         raise MlgateError(f"{DVC_FILE}: not found (expected the DVC pointer that tracks data/)")
-    tracked, recorded = _tracked()
+    try:
+        tracked, recorded = pointer_out(DVC_FILE.read_text())
+    except ValueError as exc:
+        raise MlgateError(f"{DVC_FILE}: {exc}") from exc
     if path.exists():
         if tracked_matches(str(path.parent)):
             return f"{path}: matches {DVC_FILE}"

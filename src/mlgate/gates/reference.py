@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from mlgate.config import Params
-from mlgate.versioning import DVC_FILE, dvc_md5, file_md5, tree_md5
+from mlgate.versioning import DVC_FILE, dvc_md5, hashes_to, pointer_out
 
 if TYPE_CHECKING:  # pandas only where data is read: resolving a revision (the report) needs none
     import pandas as pd
@@ -85,15 +83,12 @@ def _working_matches(params: Params, pointer_text: str) -> bool:
     file holds the revision's bytes. A hash that cannot be compared (another layout, a missing path) is False,
     and the revision is read."""
     try:
-        out = yaml.safe_load(pointer_text)["outs"][0]
-        tracked, recorded = Path(out["path"]), str(out["md5"])
-    except (yaml.YAMLError, KeyError, IndexError, TypeError):
+        tracked, recorded = pointer_out(pointer_text)
+    except ValueError:
         return False
     if not Path(params.data.path).resolve().is_relative_to(tracked.resolve()):  # data/../x.csv is not in data/
         return False
-    if recorded.endswith(".dir"):
-        return tracked.is_dir() and tree_md5(tracked) == recorded
-    return tracked.is_file() and file_md5(tracked) == recorded
+    return hashes_to(tracked, recorded)
 
 
 def load_reference(params: Params, rev: str, working: bool = False) -> Reference:
