@@ -6,6 +6,7 @@ Bad input always gets a 4xx naming the field and what was expected; a missing or
 model keeps /ready at 503 instead of crashing the process.
 """
 
+import gc
 import json
 import logging
 import os
@@ -216,7 +217,12 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         except Exception as exc:  # stay alive, never ready: the orchestrator sees a failed rollout
             state["error"] = _load_error(exc, model_dir)
             logger.error("model not loaded from %s: %r", model_dir, exc)  # the path for the operator, not the client
+        # What is held now lives as long as the process: keep it out of full collections, which walked it for
+        # ~100 ms each with the event loop stopped (the latency tail); the last collection at shutdown sees it.
+        gc.collect()
+        gc.freeze()
         yield
+        gc.unfreeze()
         if "batcher" in state:
             await state["batcher"].stop()
         if prediction_log is not None:
