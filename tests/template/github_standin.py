@@ -15,6 +15,8 @@ of each route):
   use it);
 - pull requests: the job token may not open one unless the repository allows it ("Allow GitHub Actions to
   create and approve pull requests", off by default), and one it opens starts no workflow;
+- a pull request's test merge: its pull_request runs check out refs/pull/N/merge, the head merged into the base
+  branch's tip, and a conflicting pull request runs none (pull_merge);
 - repository visibility: artifact attestations are stored for public repositories, and for private ones
   only on GitHub Enterprise Cloud.
 
@@ -33,6 +35,7 @@ import fcntl
 import io
 import json
 import re
+import subprocess
 import threading
 import urllib.parse
 import zipfile
@@ -103,6 +106,12 @@ RULES = {
         "GitHub Enterprise Cloud (the API's message: https://github.com/Jebel-Quant/rhiza/issues/428)",
         f"{DOCS}/actions/security-for-github-actions/using-artifact-attestations/using-artifact-attestations-"
         "to-establish-provenance-for-builds",
+    ),
+    "pull request merge commit": (
+        "a pull_request run's GITHUB_SHA is the last merge commit of refs/pull/N/merge (the head merged into the "
+        "base branch as it is now), its GITHUB_REF refs/pull/N/merge, and the run's head_sha the PR head; a pull "
+        "request with a merge conflict starts no pull_request run",
+        f"{DOCS}/actions/writing-workflows/choosing-when-your-workflow-runs/events-that-trigger-workflows#pull_request",
     ),
 }
 LEVELS = {"none": 0, "read": 1, "write": 2}
@@ -206,6 +215,32 @@ def add_pull(
     with _state(Path(state_path), write=True) as data:
         data["pulls"] = [p for p in data["pulls"] if p["number"] != number]
         data["pulls"].append({"number": number, "state": state, "head": head, "starts_workflows": True})
+
+
+class MergeConflict(Exception):
+    """The pull request does not merge into its base: GitHub starts no pull_request run for it."""
+
+
+def pull_merge(origin: Path, number: int, head_sha: str, base: str = "main") -> str:
+    """GitHub's test merge (RULES["pull request merge commit"]): a merge commit of the head into the base branch's
+    tip (parents: base, head), stored as refs/pull/N/merge in the bare repository `origin`; its sha, which is what
+    the PR's runs check out. MergeConflict when the two do not merge."""
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        cmd = ["git", "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", *args]
+        return subprocess.run(cmd, cwd=origin, capture_output=True, text=True)
+
+    base_sha = git("rev-parse", "--verify", f"refs/heads/{base}^{{commit}}").stdout.strip()
+    tree = git("merge-tree", "--write-tree", "--no-messages", base_sha, head_sha)
+    if tree.returncode == 1:
+        raise MergeConflict(f"pull request #{number} ({head_sha[:12]}) conflicts with {base} ({base_sha[:12]})")
+    tree.check_returncode()
+    message = f"Merge {head_sha} into {base_sha}"
+    commit = git("commit-tree", tree.stdout.split()[0], "-p", base_sha, "-p", head_sha, "-m", message)
+    commit.check_returncode()
+    sha = commit.stdout.strip()
+    git("update-ref", f"refs/pull/{number}/merge", sha).check_returncode()
+    return sha
 
 
 def actions_deployment(state_path: Path, environment: str, sha: str) -> int:

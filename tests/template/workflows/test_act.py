@@ -230,12 +230,20 @@ class World:
 
     # --- a workflow run --------------------------------------------------------------------------
     def run(self, scenario: Scenario, event: dict, sha: str, token: str, jobs: list[str] | None = None, **variables):
-        """One workflow run from a fresh clone at `sha`; returns (run id, exit code, act messages)."""
+        """One workflow run from a fresh clone at `sha` (a pull_request run: at GitHub's test merge of `sha`, the PR
+        head, into the base branch); returns (run id, exit code, act messages)."""
         self.runs += 1
         run_id = str(self.run_base + self.runs)
         clone = self.root / "runs" / f"{run_id}-{scenario.name}"
         git(self.root, "clone", "-q", str(self.origin), str(clone))
-        git(clone, "checkout", "-q", "--detach", sha)
+        checkout = sha
+        if scenario.event == "pull_request":  # GITHUB_SHA is refs/pull/N/merge (RULES["pull request merge commit"])
+            from tests.template.github_standin import pull_merge
+
+            pull = event["pull_request"]
+            checkout = pull_merge(self.origin, pull["number"], sha, pull["base"]["ref"])
+            git(clone, "fetch", "-q", "origin", f"refs/pull/{pull['number']}/merge")
+        git(clone, "checkout", "-q", "--detach", checkout)
         _without_queue(clone)
         private = self.visibility == "private"
         repository = {"full_name": OWNER_REPO, "default_branch": "main", "private": private, "fork": False}
@@ -486,6 +494,9 @@ def test_pr_runs_every_job_and_its_comment_shows_the_production_model(world):
     world.add_pull(1, head)
     run_id, rc, messages = world.run(BY_NAME["pr"], _pr_event(1, head, base), head, READ_TOKEN, jobs=["verdict"])
     assert rc == 0, messages[-4000:]
+    merge = world.sha("refs/pull/1/merge")  # every job tested the head merged into main, as on GitHub
+    assert git(world.origin, "rev-list", "--parents", "-n", "1", merge).split()[1:] == [base, head]
+    assert f"checked out {merge} (depth 0)" in messages and f"checked out {head}" not in messages
     assert "code=true" in messages and "smoke test passed" in messages
     assert "all required jobs passed" in messages
     assert any("lint and unit tests" in job for job in world.timings[-1][2])  # the real tests job ran

@@ -69,3 +69,48 @@ def test_full_history_keeps_every_branch(tmp_path, origin):
     bare, heads = origin
     workspace = _checkout(tmp_path, bare, heads["zz-feature"], "0")
     assert _git(workspace, "rev-parse", "origin/main") == heads["main"]
+
+
+def test_a_pull_request_job_gets_the_head_merged_into_main_as_it_is_now(tmp_path, origin):
+    """RULES["pull request merge commit"]: a PR branched before main moved on is tested merged with today's main,
+    not on its head alone (a head that passes can break main once merged)."""
+    from tests.template.github_standin import pull_merge
+
+    bare, _ = origin
+    work = tmp_path / "dev"
+    _git(tmp_path, "clone", "-q", "-b", "main", str(bare), str(work))
+    _git(work, "checkout", "-q", "-b", "feature")
+    (work / "feature.txt").write_text("the PR's change")
+    _git(work, "add", "feature.txt")
+    _git(work, "commit", "-qm", "feature")
+    head = _git(work, "rev-parse", "HEAD")
+    _git(work, "push", "-q", "origin", "feature")
+    _git(work, "checkout", "-q", "main")
+    (work / "main.txt").write_text("main moved on")
+    _git(work, "add", "main.txt")
+    _git(work, "commit", "-qm", "main moves on")
+    main = _git(work, "rev-parse", "HEAD")
+    _git(work, "push", "-q", "origin", "main")
+
+    merge = pull_merge(bare, 7, head)
+    assert _git(bare, "rev-parse", "refs/pull/7/merge") == merge
+    assert _git(bare, "rev-list", "--parents", "-n", "1", merge).split()[1:] == [main, head]
+    for depth in ("1", "0"):
+        workspace = _checkout(tmp_path, bare, merge, depth)
+        assert _git(workspace, "rev-parse", "HEAD") == merge
+        assert (workspace / "feature.txt").is_file() and (workspace / "main.txt").is_file()
+
+
+def test_a_pull_request_that_conflicts_with_main_gets_no_merge_commit(tmp_path, origin):
+    """GitHub starts no pull_request run for it; the stand-in says so instead of testing the head alone."""
+    from tests.template.github_standin import MergeConflict, pull_merge
+
+    bare, heads = origin
+    work = tmp_path / "dev"
+    _git(tmp_path, "clone", "-q", "-b", "main", str(bare), str(work))
+    (work / "file").write_text("main's own edit of the line the PR edits")
+    _git(work, "commit", "-qam", "main edits file")
+    _git(work, "push", "-q", "origin", "main")
+    with pytest.raises(MergeConflict, match="conflicts with main"):
+        pull_merge(bare, 8, heads["zz-feature"])
+    assert subprocess.run([*GIT, "rev-parse", "--verify", "-q", "refs/pull/8/merge"], cwd=bare).returncode != 0
