@@ -27,6 +27,10 @@ from mlgate.errors import MlgateError
 LOCK = "dvc.lock"
 TOLERANCE = 2e-6  # two units of the metrics' sixth decimal: float noise, not a change
 FIX = "run `make run` and commit dvc.lock and metrics/"
+MERGE_FIX = (
+    "HEAD is a merge commit (a pull request's run tests your branch merged into its base): merge the base branch "
+    "into your branch, then run `make run` and commit dvc.lock and metrics/"
+)
 
 
 class StaleResults(MlgateError):
@@ -111,6 +115,12 @@ def _git(root: Path, *args: str) -> list[str]:
     return listed.stdout.splitlines() if listed.returncode == 0 else []
 
 
+def _is_merge(root: Path, rev: str) -> bool:
+    """Whether `rev` has two parents (GitHub's refs/pull/N/merge, or a merge made here)."""
+    line = _git(root, "rev-list", "--parents", "-n", "1", rev)
+    return bool(line) and len(line[0].split()) > 2
+
+
 def check(params: Params, rev: str = "HEAD", root: Path = Path(".")) -> str | None:
     """None when the committed lock and metrics match the reproduced ones; else the one line to print."""
     current = root / LOCK
@@ -135,11 +145,12 @@ def check(params: Params, rev: str = "HEAD", root: Path = Path(".")) -> str | No
         return path == metrics_file or any(path == v or path.startswith(f"{v}/") for v in volatile)
 
     stale = stage_changes(yaml.safe_load(committed_lock) or {}, yaml.safe_load(current.read_text()) or {}, skip)
+    fix = MERGE_FIX if _is_merge(root, rev) else FIX
     if stale:
         reasons = list(dict.fromkeys(r for found in stale.values() for r in found))
         shown = ", ".join(reasons[:3]) + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")
         names = ", ".join(f"'{s}'" for s in stale)
-        return f"dvc.lock is stale: stage{'s' if len(stale) > 1 else ''} {names} changed ({shown}); {FIX}"
+        return f"dvc.lock is stale: stage{'s' if len(stale) > 1 else ''} {names} changed ({shown}); {fix}"
     committed_metrics = _committed(metrics_file, rev, root)
     if committed_metrics is None:
         return f"{metrics_file} is not committed at {rev}; {FIX}"
@@ -149,5 +160,5 @@ def check(params: Params, rev: str = "HEAD", root: Path = Path(".")) -> str | No
     changed = metric_changes(json.loads(committed_metrics), json.loads(path.read_text()))
     if changed:
         more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
-        return f"{metrics_file} is stale: {changed[0]}{more}; {FIX}"
+        return f"{metrics_file} is stale: {changed[0]}{more}; {fix}"
     return None

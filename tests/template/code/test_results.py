@@ -96,3 +96,36 @@ def test_check_reads_the_committed_lock_and_metrics_from_git(tmp_path, monkeypat
         "metrics/metrics.json is stale: pr_auc 0.5 committed, 0.45 reproduced; "
         "run `make run` and commit dvc.lock and metrics/"
     )
+
+
+def test_stale_results_at_a_merge_commit_say_to_merge_the_base_branch_first(tmp_path, monkeypatch):
+    """A pull_request run tests the branch merged into its base (refs/pull/N/merge). When main changed a stage's
+    inputs since the branch left it, the merge's lock is stale however often `make run` runs on the branch: the
+    fix is to merge the base branch in first, and the message says so."""
+    monkeypatch.chdir(tmp_path)
+    params = load_params(FIXTURE_PARAMS)
+
+    def commit(message: str) -> None:
+        subprocess.run([*GIT, "add", "-A"], check=True)
+        subprocess.run([*GIT, "commit", "-qm", message], check=True)
+
+    subprocess.run(["git", "init", "-q", "-b", "main"], check=True)
+    Path("metrics").mkdir()
+    Path("metrics/metrics.json").write_text(json.dumps({"pr_auc": 0.5}))
+    Path("dvc.lock").write_text(yaml.safe_dump(LOCK))
+    commit("results")
+    subprocess.run(["git", "checkout", "-q", "-b", "feature"], check=True)
+    Path("notes.md").write_text("the PR's change\n")
+    commit("feature")
+    subprocess.run(["git", "checkout", "-q", "main"], check=True)
+    Path("main.md").write_text("main moved on\n")
+    commit("main moves on")
+    subprocess.run([*GIT, "merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature"], check=True)
+    reproduced = json.loads(json.dumps(LOCK))
+    reproduced["stages"]["train"]["deps"][0]["md5"] = "main's new code"
+    Path("dvc.lock").write_text(yaml.safe_dump(reproduced))
+    found = check(params)
+    assert found.startswith("dvc.lock is stale: stage 'train' changed (src/a.py)")
+    assert "HEAD is a merge commit" in found and "merge the base branch into your branch" in found
+    subprocess.run(["git", "checkout", "-q", "feature"], check=True)
+    assert "merge commit" not in check(params)  # on a branch's own commit the fix is the usual one
