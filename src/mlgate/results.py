@@ -28,8 +28,9 @@ LOCK = "dvc.lock"
 TOLERANCE = 2e-6  # two units of the metrics' sixth decimal: float noise, not a change
 FIX = "run `make run` and commit dvc.lock and metrics/"
 MERGE_FIX = (
-    "HEAD is a merge commit (a pull request's run tests your branch merged into its base): merge the base branch "
-    "into your branch, then run `make run` and commit dvc.lock and metrics/"
+    "HEAD merges a branch that main had moved on from (a pull request's run tests the branch merged into its "
+    "base), so neither side's dvc.lock describes it: merge the base branch into your branch, then run `make run` "
+    "and commit dvc.lock and metrics/"
 )
 
 
@@ -115,10 +116,14 @@ def _git(root: Path, *args: str) -> list[str]:
     return listed.stdout.splitlines() if listed.returncode == 0 else []
 
 
-def _is_merge(root: Path, rev: str) -> bool:
-    """Whether `rev` has two parents (GitHub's refs/pull/N/merge, or a merge made here)."""
-    line = _git(root, "rev-list", "--parents", "-n", "1", rev)
-    return bool(line) and len(line[0].split()) > 2
+def _merges_diverged(root: Path, rev: str) -> bool:
+    """Whether `rev` merges a branch its first parent had moved on from (GitHub's refs/pull/N/merge of a PR
+    behind its base, or such a merge made here): then neither parent's lock was made on what it holds."""
+    parents = (_git(root, "rev-list", "--parents", "-n", "1", rev) or [""])[0].split()[1:]
+    if len(parents) < 2:
+        return False
+    up_to_date = subprocess.run(["git", "merge-base", "--is-ancestor", parents[0], parents[1]], cwd=root, check=False)
+    return up_to_date.returncode == 1
 
 
 def check(params: Params, rev: str = "HEAD", root: Path = Path(".")) -> str | None:
@@ -145,7 +150,7 @@ def check(params: Params, rev: str = "HEAD", root: Path = Path(".")) -> str | No
         return path == metrics_file or any(path == v or path.startswith(f"{v}/") for v in volatile)
 
     stale = stage_changes(yaml.safe_load(committed_lock) or {}, yaml.safe_load(current.read_text()) or {}, skip)
-    fix = MERGE_FIX if _is_merge(root, rev) else FIX
+    fix = MERGE_FIX if _merges_diverged(root, rev) else FIX
     if stale:
         reasons = list(dict.fromkeys(r for found in stale.values() for r in found))
         shown = ", ".join(reasons[:3]) + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")

@@ -34,6 +34,7 @@ import argparse
 import fcntl
 import io
 import json
+import os
 import re
 import subprocess
 import threading
@@ -228,13 +229,15 @@ def pull_merge(origin: Path, number: int, head_sha: str, base: str = "main") -> 
 
     def git(*args: str) -> subprocess.CompletedProcess:
         cmd = ["git", "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", *args]
-        return subprocess.run(cmd, cwd=origin, capture_output=True, text=True)
+        alone = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # GitHub runs no
+        return subprocess.run(cmd, cwd=origin, capture_output=True, text=True, env=alone)  # custom merge driver
 
     base_sha = git("rev-parse", "--verify", f"refs/heads/{base}^{{commit}}").stdout.strip()
     tree = git("merge-tree", "--write-tree", "--no-messages", base_sha, head_sha)
     if tree.returncode == 1:
         raise MergeConflict(f"pull request #{number} ({head_sha[:12]}) conflicts with {base} ({base_sha[:12]})")
-    tree.check_returncode()
+    if tree.returncode:
+        raise RuntimeError(f"git merge-tree --write-tree (git >= 2.38) failed: {tree.stderr.strip()}")
     message = f"Merge {head_sha} into {base_sha}"
     commit = git("commit-tree", tree.stdout.split()[0], "-p", base_sha, "-p", head_sha, "-m", message)
     commit.check_returncode()

@@ -221,8 +221,10 @@ def create_app(model_dir: Path | str | None = None, prediction_log: Any = None) 
         # ~100 ms each with the event loop stopped (the latency tail); the last collection at shutdown sees it.
         gc.collect()
         gc.freeze()
-        yield
-        gc.unfreeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()
         if "batcher" in state:
             await state["batcher"].stop()
         if prediction_log is not None:

@@ -16,7 +16,7 @@ from mlgate.config import load_params
 from mlgate.features import feature_spec
 from mlgate.model_io import canonical_skops
 from mlgate.pipeline.model import build_pipeline
-from mlgate.results import check, metric_changes, stage_changes
+from mlgate.results import FIX, check, metric_changes, stage_changes
 from tests.conftest import FIXTURE_PARAMS, GIT
 
 
@@ -98,34 +98,47 @@ def test_check_reads_the_committed_lock_and_metrics_from_git(tmp_path, monkeypat
     )
 
 
-def test_stale_results_at_a_merge_commit_say_to_merge_the_base_branch_first(tmp_path, monkeypatch):
-    """A pull_request run tests the branch merged into its base (refs/pull/N/merge). When main changed a stage's
-    inputs since the branch left it, the merge's lock is stale however often `make run` runs on the branch: the
-    fix is to merge the base branch in first, and the message says so."""
+def test_stale_results_at_a_merge_of_diverged_histories_say_to_merge_the_base_branch_first(tmp_path, monkeypatch):
+    """A pull_request run tests the branch merged into its base (refs/pull/N/merge). When main moved on since the
+    branch left it, the merge's lock can be stale however often `make run` runs on the branch: the fix is to
+    merge the base branch in first, and the message says so. A merge of a branch that was up to date (every test
+    merge of a current PR, a merge commit on main) gets the usual fix."""
     monkeypatch.chdir(tmp_path)
     params = load_params(FIXTURE_PARAMS)
+    reproduced = json.loads(json.dumps(LOCK))
+    reproduced["stages"]["train"]["deps"][0]["md5"] = "main's new code"
 
-    def commit(message: str) -> None:
-        subprocess.run([*GIT, "add", "-A"], check=True)
-        subprocess.run([*GIT, "commit", "-qm", message], check=True)
+    def git(*args: str) -> None:
+        subprocess.run([*GIT, *args], check=True, capture_output=True)
 
-    subprocess.run(["git", "init", "-q", "-b", "main"], check=True)
+    def commit(name: str) -> None:
+        Path(f"{name}.md").write_text(name)
+        git("add", "-A")
+        git("commit", "-qm", name)
+
+    def stale_at(merge_of: str) -> str:
+        git("checkout", "-q", "--detach", "main")
+        git("merge", "-q", "--no-ff", "-m", f"Merge {merge_of}", merge_of)
+        Path("dvc.lock").write_text(yaml.safe_dump(reproduced))
+        found = check(params)
+        Path("dvc.lock").write_text(yaml.safe_dump(LOCK))
+        assert found.startswith("dvc.lock is stale: stage 'train' changed (src/a.py)")
+        return found
+
+    git("init", "-q", "-b", "main")
     Path("metrics").mkdir()
     Path("metrics/metrics.json").write_text(json.dumps({"pr_auc": 0.5}))
     Path("dvc.lock").write_text(yaml.safe_dump(LOCK))
     commit("results")
-    subprocess.run(["git", "checkout", "-q", "-b", "feature"], check=True)
-    Path("notes.md").write_text("the PR's change\n")
-    commit("feature")
-    subprocess.run(["git", "checkout", "-q", "main"], check=True)
-    Path("main.md").write_text("main moved on\n")
-    commit("main moves on")
-    subprocess.run([*GIT, "merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature"], check=True)
-    reproduced = json.loads(json.dumps(LOCK))
-    reproduced["stages"]["train"]["deps"][0]["md5"] = "main's new code"
+    git("checkout", "-q", "-b", "current")
+    commit("current")  # branched from main's tip: its merge changes nothing the branch did not
+    git("checkout", "-q", "main")
+    assert stale_at("current").endswith(f"; {FIX}")
+    git("checkout", "-q", "-b", "behind", "main")
+    commit("behind")
+    git("checkout", "-q", "main")
+    commit("main-moves-on")
+    assert "merge the base branch into your branch" in stale_at("behind")
+    git("checkout", "-q", "behind")
     Path("dvc.lock").write_text(yaml.safe_dump(reproduced))
-    found = check(params)
-    assert found.startswith("dvc.lock is stale: stage 'train' changed (src/a.py)")
-    assert "HEAD is a merge commit" in found and "merge the base branch into your branch" in found
-    subprocess.run(["git", "checkout", "-q", "feature"], check=True)
-    assert "merge commit" not in check(params)  # on a branch's own commit the fix is the usual one
+    assert check(params).endswith(f"; {FIX}")  # on a branch's own commit: the usual fix
