@@ -36,17 +36,6 @@ def changed_files(base: str, head: str = "HEAD", cwd: Path = Path(".")) -> list[
     return [line for line in result.stdout.splitlines() if line]
 
 
-def merged_into(head: str, pr_head: str, cwd: Path = Path(".")) -> str | None:
-    """The base a test merge merged the PR into: `head`'s first parent when `head` is GitHub's refs/pull/N/merge
-    of `pr_head` (parents: base, PR head). The event's base.sha can be older than that base, and diffing from it
-    would count main's own newer files as the PR's."""
-    listed = subprocess.run(
-        ["git", "rev-list", "--parents", "-n", "1", head], cwd=cwd, capture_output=True, text=True, check=False
-    )
-    parents = listed.stdout.split()[1:] if listed.returncode == 0 else []
-    return parents[0] if len(parents) == 2 and pr_head and parents[1] == pr_head else None
-
-
 def touches_code(files: list[str], docs: tuple[str, ...] = DOCS) -> bool:
     """True unless every file is documentation (an empty diff counts as code: run everything)."""
     if not files:

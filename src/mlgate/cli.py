@@ -562,17 +562,14 @@ def summary(params_file: ParamsOpt = "params.yaml") -> None:
 @app.command()
 def changes(
     base: Annotated[str, typer.Option(help="The PR's base commit (github.event.pull_request.base.sha).")],
-    head: Annotated[str, typer.Option(help="The commit checked out (a pull_request run: its test merge).")] = "HEAD",
-    pr_head: Annotated[
-        str, typer.Option(help="github.event.pull_request.head.sha: at its test merge, diff from the merged base.")
-    ] = "",
+    head: Annotated[str, typer.Option(help="The PR's head commit.")] = "HEAD",
 ) -> None:
     """Write code=true|false (false when the PR changes documentation only) and tests=smoke|unit (smoke
     when it changes only the project's own files) to $GITHUB_OUTPUT."""
-    from mlgate.changes import changed_files, merged_into, tests_for, touches_code
+    from mlgate.changes import changed_files, tests_for, touches_code
     from mlgate.github import write_output
 
-    files = changed_files(merged_into(head, pr_head) or base, head)
+    files = changed_files(base, head)
     code = "true" if touches_code(files) else "false"
     tests = tests_for(files)
     typer.echo(f"{len(files)} changed file(s): code={code} tests={tests}")
